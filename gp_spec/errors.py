@@ -9,6 +9,8 @@ from __future__ import annotations
 
 __all__ = [
     "AdapterError",
+    "CheckSelectionError",
+    "NotCallableError",
     "DeviceUnavailableError",
     "GPSpecError",
     "ImplementationLoadError",
@@ -57,3 +59,11 @@ class AdapterError(GPSpecError, ValueError):
 
 class SolverError(GPSpecError, RuntimeError):
     """An optimal-transport or linear-programming solver did not reach the optimum."""
+
+
+class NotCallableError(GPSpecError, TypeError):
+    """The implementation under test is not callable."""
+
+
+class CheckSelectionError(GPSpecError, ValueError):
+    """A ``checks=`` selection that matches no check of the spec."""

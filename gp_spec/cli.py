@@ -1,0 +1,55 @@
+"""The ``gp-spec`` command: ``conform``, ``train``, ``bench``, ``reproduce``.
+
+Each subcommand lives in its own module exposing ``configure(parser)`` and ``run(args)``,
+imported only when that subcommand is used. Exit codes: 0 success, 1 a negative verdict,
+2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+__all__ = ["main"]
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "conform": ("gp_spec.conformance.cli", "check a penalty implementation against its spec"),
+    "train": ("gp_spec.harness.cli", "train a GAN with any objective and penalty"),
+    "bench": ("gp_spec.benchmark.cli", "time a critic step with each penalty variant"),
+    "reproduce": ("gp_spec.harness.reproduce", "reproduce a claim of the papers (C1-C8)"),
+    "specs": ("gp_spec._specs_cli", "list the specs and their checks"),
+}
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gp-spec`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        prog="gp-spec", description="The executable specification of GAN gradient penalties."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = {}
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        if not _available(module):
+            continue
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if argv[:1] == [name]:  # import only the subcommand in use
+            mod = importlib.import_module(module)
+            mod.configure(sp)
+            modules[name] = mod
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    result: int = modules[args.command].run(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Load an implementation from ``MODULE:ATTR`` (a dotted module or a ``.py`` path)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from typing import Any
+
+from gp_spec.errors import ImplementationLoadError
+
+__all__ = ["load_implementation"]
+
+
+def _module(name: str) -> Any:
+    if name.endswith(".py") or os.sep in name or "/" in name:
+        path = os.path.abspath(name)
+        if not os.path.isfile(path):
+            raise ImplementationLoadError(f"{name!r}: no such file")
+        mod_name = "_gp_spec_impl_" + os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        if spec is None or spec.loader is None:
+            raise ImplementationLoadError(f"{name!r}: cannot be imported as a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+        return module
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return importlib.import_module(name)
+
+
+def load_implementation(target: str) -> Any:
+    """Import ``MODULE:ATTR`` and return the attribute (``ATTR`` may be dotted).
+
+    ``MODULE`` is a dotted module name importable from the current directory, or a path to a
+    ``.py`` file (``examples/penalties.py:wgan_gp``).
+
+    Raises:
+      ImplementationLoadError: malformed target, import failure or missing attribute.
+    """
+    if not isinstance(target, str) or target.count(":") != 1 or target.startswith(":") \
+            or target.endswith(":"):
+        raise ImplementationLoadError(
+            f"{target!r}: expected MODULE:ATTR, e.g. mypkg.losses:gradient_penalty or "
+            "path/to/file.py:gradient_penalty"
+        )
+    mod_name, attr = target.split(":")
+    try:
+        obj = _module(mod_name)
+    except ImplementationLoadError:
+        raise
+    except Exception as exc:
+        raise ImplementationLoadError(
+            f"{target!r}: importing {mod_name!r} failed with {type(exc).__name__}: {exc}"
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ImplementationLoadError(f"{target!r}: {mod_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
