@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
+from typing import Any
 
 __all__ = ["main"]
 
@@ -23,8 +23,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+def _load(name: str, module: str) -> object | None:
+    """Import a subcommand's module; a missing optional dependency is a usage error."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or "a dependency"
+        if missing.startswith("gp_spec"):
+            print(f"gp-spec {name}: not available in this version", file=sys.stderr)
+        else:
+            print(f"gp-spec {name}: needs {missing!r}; install the extras: "
+                  "pip install 'gp-spec[harness,bench]'", file=sys.stderr)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="gp-spec", description="The executable specification of GAN gradient penalties."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = {}
+    modules: dict[str, Any] = {}
     for name, (module, help_text) in SUBCOMMANDS.items():
-        if not _available(module):
-            continue
         sp = sub.add_parser(name, help=help_text, description=help_text)
         if argv[:1] == [name]:  # import only the subcommand in use
-            mod = importlib.import_module(module)
-            mod.configure(sp)
+            mod = _load(name, module)
+            if mod is None:
+                return 2
+            mod.configure(sp)  # type: ignore[attr-defined]
             modules[name] = mod
     args = parser.parse_args(argv)
     if args.command is None:
