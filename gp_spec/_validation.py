@@ -66,7 +66,12 @@ def scores_of(out: object, n: int) -> Tensor:
 
 def check_weight(weight: float) -> float:
     """A penalty weight must be a finite number >= 0."""
-    w = float(weight)
+    try:
+        w = float(weight)
+    except (TypeError, ValueError):
+        raise InvalidWeightError(
+            f"weight={weight!r}, but should be a finite number >= 0"
+        ) from None
     if math.isnan(w) or math.isinf(w) or w < 0:
         raise InvalidWeightError(f"weight={weight!r}, but should be a finite number >= 0")
     return w

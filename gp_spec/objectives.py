@@ -160,7 +160,13 @@ def _derivatives(fn: ScalarFn, grid: Tensor) -> tuple[Tensor, Tensor]:
     """First and second derivatives of an elementwise ``fn`` on ``grid`` by autograd."""
     x = grid.clone().requires_grad_(True)
     with torch.enable_grad():
-        (d1,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        total = fn(x).sum()
+        if not total.requires_grad:  # fn ignores its input (a constant): phi' = phi'' = 0
+            return torch.zeros_like(grid), torch.zeros_like(grid)
+        (d1,) = torch.autograd.grad(total, x, create_graph=True, allow_unused=True,
+                                    materialize_grads=True)
+        if not d1.requires_grad:  # fn is affine: phi' is constant and carries no graph
+            return d1.detach(), torch.zeros_like(grid)
         (d2,) = torch.autograd.grad(d1.sum(), x, allow_unused=True, materialize_grads=True)
     return d1.detach(), d2.detach()
 
@@ -206,9 +212,15 @@ def satisfies_eq12(
 
 
 def _sqrt_family(s: Tensor) -> Tensor:
-    """``x + sqrt(x^2 + 1)`` in a form without cancellation for large negative x."""
-    root = torch.sqrt(s.square() + 1)
-    return torch.where(s >= 0, s + root, 1 / (root - s))
+    """``x + sqrt(x^2 + 1)`` in a form without cancellation for large negative x.
+
+    For ``x < 0`` it is ``1 / (sqrt(x^2 + 1) - x)``. Each branch sees only its own half-line
+    (``clamp``), so the branch ``torch.where`` discards cannot put ``0 * inf = NaN`` into the
+    gradient (in float32, ``sqrt(1e8 + 1) - 1e4 == 0``).
+    """
+    pos, neg = s.clamp_min(0), s.clamp_max(0)
+    one = torch.ones_like(s)
+    return torch.where(s >= 0, pos + torch.hypot(pos, one), 1 / (torch.hypot(neg, one) - neg))
 
 
 def _softplus_plus_linear(s: Tensor) -> Tensor:

@@ -332,9 +332,11 @@ class MaxGradient:
 
     Each call evaluates fresh interpolates of the batch (mu_GP) together with the buffer
     S_max of the ``buffer_size`` points with the largest gradient norms seen so far, and then
-    replaces S_max by the top ``buffer_size`` of both. S_max starts as fresh interpolates
-    ("initialised with random samples"). In the paper S_max is refreshed after the critic's
-    update; here it is refreshed with the norms of the same call, before the update.
+    replaces S_max by the top ``buffer_size`` of both. The first call evaluates the fresh
+    interpolates alone and keeps their top ``buffer_size`` (the paper's S_max "initialised
+    with random samples"), rather than putting copies of fresh points into S_max. In the paper
+    S_max is refreshed after the critic's update; here it is refreshed with the norms of the
+    same call, before the update.
 
     Args:
       buffer_size: ``k``, the size of S_max (the paper uses half the batch).
@@ -370,9 +372,9 @@ class MaxGradient:
             or buf.device != fresh.device
         ):
             buf = None  # the event shape, dtype or device changed: start S_max afresh
-        if buf is None:
-            buf = fresh[: self.buffer_size]
-        points = torch.cat([fresh, buf])
+        # First call: S_max "initialised with random samples" is the fresh batch itself;
+        # concatenating fresh[:k] to fresh would put duplicate points into S_max.
+        points = fresh if buf is None else torch.cat([fresh, buf])
         norms = gradient_norms(critic, points)
         top = norms.detach().topk(min(self.buffer_size, points.shape[0])).indices
         self.buffer = points[top].detach()
