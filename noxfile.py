@@ -19,6 +19,16 @@ def _install(session: nox.Session, extras: str = "test") -> None:
     session.install("-c", CONSTRAINTS, "-e", f".[{extras}]")
 
 
+THIRD_PARTY = ("torchgan==0.1.0", "ctgan==0.12.1", "torch-mimicry==0.1.16")
+
+
+def _install_third_party(session: nox.Session) -> None:
+    """Third-party penalties for conformance/THIRD_PARTY.md; their tests skip if this fails."""
+    session.run(
+        "python", "-m", "pip", "install", "-q", "--no-deps", *THIRD_PARTY, success_codes=[0, 1]
+    )
+
+
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """The test suite: tests/ (spec vs mathematics) and conformance/ (implementations vs spec).
@@ -26,6 +36,7 @@ def tests(session: nox.Session) -> None:
     Pass pytest arguments after ``--``, e.g. ``nox -s tests -- --hypothesis-profile thorough``.
     """
     _install(session, "test,harness")
+    _install_third_party(session)
     session.run("python", "-m", "pytest", *session.posargs)
 
 
@@ -41,6 +52,7 @@ def lint(session: nox.Session) -> None:
 def conform(session: nox.Session) -> None:
     """The conformance suite: prints the mutant/equivalent table, then runs it as tests."""
     _install(session, "test")
+    _install_third_party(session)
     session.run("python", "-m", "conformance.table")
     session.run("python", "-m", "pytest", "conformance", "-q", *session.posargs)
 
