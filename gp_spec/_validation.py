@@ -13,7 +13,7 @@ __all__ = ["batch", "check_weight", "pair", "scores_of"]
 
 
 def batch(x: object, name: str) -> Tensor:
-    """Return ``x`` if it is a non-empty floating tensor ``(N, *event)`` with finite values.
+    """Return ``x`` if it is a non-empty dense floating tensor ``(N, *event)`` with finite values.
 
     Finiteness is checked only for CPU tensors: on an accelerator the check would force a
     device synchronisation on every call (a NaN there propagates into the penalty value).
@@ -25,8 +25,17 @@ def batch(x: object, name: str) -> Tensor:
             f"{name}.shape={tuple(x.shape)}, but should be (N, *event) with at least one "
             "event dimension (use x[:, None] for scalar samples)"
         )
+    if x.layout != torch.strided:
+        raise InvalidInputError(
+            f"{name}.layout={x.layout}, but should be torch.strided (dense; use .to_dense())"
+        )
     if x.shape[0] == 0:
         raise InvalidInputError(f"{name}.shape={tuple(x.shape)}: empty batch, but N should be >= 1")
+    if x.numel() == 0:
+        raise InvalidInputError(
+            f"{name}.shape={tuple(x.shape)}: an event dimension of size 0, but every event "
+            "dimension should be >= 1"
+        )
     if not x.is_floating_point():
         raise InvalidInputError(f"{name}.dtype={x.dtype}, but should be a floating dtype")
     if x.device.type == "cpu" and not bool(torch.isfinite(x).all()):

@@ -12,6 +12,7 @@ A finite measure ``sum_k w_k mu_k`` (000 §2.1) is ``mixture([(w_k, mu_k), ...])
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -297,21 +298,38 @@ def midpoint() -> Midpoint:
 
 def anchor(point: Tensor | Sequence[float] | None = None) -> Anchor:
     """mu_g,anc, ``x_hat = alpha A + (1 - alpha) y`` with ``A = point`` (event-shaped)."""
-    if point is None or isinstance(point, Tensor):
-        return Anchor(point)
-    return Anchor(torch.tensor(list(point), dtype=torch.float64))
+    if point is None:
+        return Anchor(None)
+    try:
+        a = point if isinstance(point, Tensor) else torch.tensor(list(point), dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise InvalidInputError(f"anchor point={point!r}, but should be a sequence of numbers "
+                                "or a tensor") from None
+    if a.is_floating_point() and a.device.type == "cpu" and not bool(torch.isfinite(a).all()):
+        raise InvalidInputError(f"anchor point={point!r}, but should be finite")
+    return Anchor(point if isinstance(point, Tensor) else a)
+
+
+def _finite(value: object, name: str, *, minimum: float | None = None) -> float:
+    """``float(value)`` if it is a finite number (``>= minimum``), else InvalidInputError."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x) or (minimum is not None and x < minimum):
+        bound = "" if minimum is None else f" and >= {minimum:g}"
+        raise InvalidInputError(f"{name}={value!r}, but should be a finite number{bound}")
+    return x
 
 
 def perturbed(std: float, fake_too: bool = False) -> Perturbed:
     """Local perturbation ``x_hat = x + N(0, std^2 I)`` (and of ``y`` too if ``fake_too``)."""
-    if not std >= 0:
-        raise InvalidInputError(f"std={std!r}, but should be >= 0")
-    return Perturbed(float(std), fake_too)
+    return Perturbed(_finite(std, "std", minimum=0.0), fake_too)
 
 
 def dragan(c: float = 0.5) -> Dragan:
     """DRAGAN's perturbation measure with constant ``c`` (0.5 in the reference code)."""
-    return Dragan(float(c))
+    return Dragan(_finite(c, "c"))
 
 
 def latent_path(
@@ -325,9 +343,21 @@ def latent_path(
 
 def mixture(components: Sequence[tuple[float, Measure]]) -> Mixture:
     """The finite measure ``sum_k w_k mu_k``; each ``w_k`` must be >= 0."""
-    comps = tuple((float(w), m) for w, m in components)
-    if not comps:
+    try:
+        pairs = [(w, m) for w, m in components]
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"mixture: components={components!r}, but should be a sequence of (weight, measure)"
+        ) from None
+    if not pairs:
         raise InvalidInputError("mixture: components is empty, but should hold (weight, measure)")
-    if any(not w >= 0 for w, _ in comps):
-        raise InvalidInputError(f"mixture weights={[w for w, _ in comps]}, but should all be >= 0")
+    for _, m in pairs:
+        if not isinstance(m, Measure):
+            raise InvalidInputError(f"mixture: {m!r} is not a measure (it has no sample/mass/name)")
+    try:
+        comps = tuple((_finite(w, "weight", minimum=0.0), m) for w, m in pairs)
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"mixture weights={[w for w, _ in pairs]!r}, but should all be finite numbers >= 0"
+        ) from None
     return Mixture(comps)

@@ -38,6 +38,8 @@ def _scores(s: Tensor, name: str) -> Tensor:
         s = s[:, 0]
     if s.ndim != 1 or s.shape[0] == 0:
         raise InvalidInputError(f"{name}.shape={tuple(s.shape)}, but should be (N,) with N >= 1")
+    if not s.is_floating_point():
+        raise InvalidInputError(f"{name}.dtype={s.dtype}, but should be a floating dtype")
     return s
 
 

@@ -48,13 +48,6 @@ DISTANCE_FLOOR = 1e-6
 """Lower clamp of the transport cost in :func:`difference_quotient` (the 003 authors' code)."""
 
 
-def _safe_norm(squared: Tensor) -> Tensor:
-    """``sqrt(squared)`` whose derivative is 0 (not NaN) where ``squared == 0``."""
-    positive = squared > 0
-    tiny = torch.finfo(squared.dtype).tiny
-    return torch.where(positive, squared.clamp_min(tiny).sqrt(), torch.zeros_like(squared))
-
-
 def gradient_norms(critic: Critic, points: Tensor) -> Tensor:
     """Per-sample input-gradient norms ``||grad_x f(x_i)||_2`` over all non-batch dims.
 
@@ -84,7 +77,9 @@ def gradient_norms(critic: Critic, points: Tensor) -> Tensor:
             )
         else:  # a critic that ignores its input and has no parameters
             grad = torch.zeros_like(x)
-    return _safe_norm(grad.flatten(1).square().sum(1))
+    # one fused reduction; its derivative at a zero gradient is 0 (PyTorch masks norm == 0)
+    norms: Tensor = torch.linalg.vector_norm(grad.flatten(1), dim=1)
+    return norms
 
 
 def two_sided_term(norm: Tensor) -> Tensor:
@@ -345,9 +340,14 @@ class MaxGradient:
     """
 
     def __init__(self, buffer_size: int) -> None:
-        if int(buffer_size) < 1:
-            raise InvalidInputError(f"buffer_size={buffer_size!r}, but should be >= 1")
-        self.buffer_size = int(buffer_size)
+        try:
+            k = int(buffer_size)
+            integral = k == buffer_size and not isinstance(buffer_size, bool)
+        except (TypeError, ValueError, OverflowError):
+            k, integral = 0, False
+        if not integral or k < 1:
+            raise InvalidInputError(f"buffer_size={buffer_size!r}, but should be an integer >= 1")
+        self.buffer_size = k
         self.buffer: Tensor | None = None
 
     def reset(self) -> None:

@@ -7,11 +7,12 @@ import hashlib
 import math
 import platform
 import signal
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,25 +24,73 @@ from gp_spec.conformance._context import (
     CheckContext,
     CheckFailed,
     CheckSkipped,
+    CheckTimeout,
     ImplementationError,
     Outcome,
     global_state,
     restore_state,
     rng_sandbox,
 )
+from gp_spec.conformance._context import _text as _exc_text
 from gp_spec.conformance._report import CheckResult, Report, Status
 from gp_spec.conformance.adapters import adapt
-from gp_spec.errors import CheckSelectionError, DeviceUnavailableError, InvalidWeightError
+from gp_spec.errors import (
+    AdapterError,
+    CheckSelectionError,
+    DeviceUnavailableError,
+    InvalidWeightError,
+)
 from gp_spec.specs import Spec, get_spec
 
-__all__ = ["DEFAULT_TIMEOUT", "PlannedCheck", "check", "plan", "describe_impl"]
+__all__ = ["DEFAULT_TIMEOUT", "CheckTimeout", "PlannedCheck", "check", "plan", "describe_impl"]
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds one check may take before the implementation is declared hanging."""
 
+_REFIRE = 1.0
+"""Seconds between repeated alarms once a check is over its time (an implementation that
+swallows the first ``CheckTimeout`` with a bare ``except:`` gets another one)."""
 
-class CheckTimeout(Exception):
-    """Raised inside a check that ran past its time limit."""
+
+_IMPORT_GRACE = 30.0
+"""Seconds past the limit for which an alarm that lands during an ``import`` is deferred (an
+interrupted import leaves a half-initialised module in ``sys.modules`` that breaks every
+later check in the process)."""
+
+_WARM: set[str] = set()
+
+
+def _warm_up(device: torch.device) -> None:
+    """Once per process and device, outside any time limit: torch's lazy imports and device
+    initialisation. The first ``torch.autograd.grad`` imports sympy (~0.5 s) and the first
+    CUDA tensor creates the context (seconds); neither should count against the implementation
+    nor be interrupted by a timeout.
+    """
+    key = str(device)
+    if key in _WARM:
+        return
+    _WARM.add(key)
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            x = torch.linspace(-1.0, 1.0, 6, device=device).reshape(2, 3).requires_grad_(True)
+            y = x.square().sum(1)
+            (g,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y), create_graph=True)
+            g.flatten(1).norm(dim=1).sum().backward()
+    except Exception:  # a broken device shows up in the checks themselves, as errors
+        pass
+
+
+class _Hang:
+    """Shared by the checks of one plan: the first check that timed out, if any.
+
+    After a timeout the remaining checks of the plan are not run (each would wait for the
+    full timeout again; in a non-main thread the runaway call is still running and would
+    race with them): they are reported as errors naming the check that hung.
+    """
+
+    def __init__(self) -> None:
+        self.check_id: str | None = None
+        self.timeout = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +102,7 @@ class PlannedCheck:
     context: CheckContext
     expected_failure: str | None
     timeout: float
+    hang: _Hang = field(default_factory=_Hang, compare=False, repr=False)
 
     def run(self) -> CheckResult:
         """Run the check under its guards; never raises for anything the implementation does."""
@@ -98,11 +148,16 @@ def _weight(weight: float | None, spec: Spec) -> float:
     return w
 
 
-def _select(available: Sequence[tuple[str, Check]], patterns: Iterable[str] | None
+def _select(available: Sequence[tuple[str, Check]], patterns: Iterable[str] | str | None
             ) -> list[tuple[str, Check]]:
     if patterns is None:
         return list(available)
-    pats = list(patterns)
+    pats = [patterns] if isinstance(patterns, str) else list(patterns)
+    bad = [p for p in pats if not isinstance(p, str)]
+    if bad:
+        raise CheckSelectionError(
+            f"checks={pats!r}: {bad[0]!r} is not a str; give check ids, clauses or glob patterns"
+        )
     chosen = [
         (cid, c) for cid, c in available
         if any(fnmatch.fnmatchcase(cid, p) or fnmatch.fnmatchcase(c.clause, p) for p in pats)
@@ -116,13 +171,25 @@ def _select(available: Sequence[tuple[str, Check]], patterns: Iterable[str] | No
 
 def _expected(available: Sequence[tuple[str, Check]], expected: Mapping[str, str] | None
               ) -> dict[str, str]:
+    if expected is None:
+        return {}
+    if not isinstance(expected, Mapping):
+        raise CheckSelectionError(
+            f"expected_failed_checks={expected!r}, but should be a mapping "
+            "{check id or clause: reason}"
+        )
     out: dict[str, str] = {}
-    for key, reason in (expected or {}).items():
+    for key, reason in expected.items():
+        if not isinstance(key, str) or not isinstance(reason, str) or not reason.strip():
+            raise CheckSelectionError(
+                f"expected_failed_checks entry {key!r}: {reason!r}, but should map a check id "
+                "or clause (str) to a non-empty reason (str)"
+            )
         hits = [cid for cid, c in available if key in (cid, c.clause)]
         if not hits:
             warnings.warn(
                 f"expected_failed_checks: {key!r} matches no check of this spec", UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         for cid in hits:
             out[cid] = reason
@@ -142,22 +209,49 @@ def plan(
     adapter: str | None = None,
     label: str | None = None,
 ) -> list[PlannedCheck]:
-    """Resolve and validate everything, and return the checks to run (nothing runs yet)."""
+    """Resolve and validate everything, and return the checks to run (nothing runs yet).
+
+    Raises the same typed errors as :func:`check`.
+    """
     sp = get_spec(spec)
     w = _weight(weight, sp)
     dev = _device(device)
+    if adapter is not None and not isinstance(adapter, str):
+        raise AdapterError(f"adapter={adapter!r}, but should be an adapter name (a str) or None")
+    if adapter is not None and adapter.startswith("method:") and not adapter[7:].strip():
+        raise AdapterError(f"adapter={adapter!r}: the method name is empty; use method:NAME")
     fn = adapt(impl, adapter)
-    name = label or describe_impl(impl)
+    name = describe_impl(impl) if label is None else str(label)
     available = [(c.id_for(sp), c) for c in checks_for(sp)]
+    if not available:
+        raise CheckSelectionError(f"spec {sp.name!r} has no applicable checks")
     chosen = _select(available, checks)
     xfail = _expected(available, expected_failed_checks)
-    if not (timeout > 0):
-        raise ValueError(f"timeout={timeout!r}, but should be > 0 seconds")
+    limit = _timeout(timeout)
+    s = _seed(seed)
+    hang = _Hang()
     return [
-        PlannedCheck(cid, c, CheckContext(fn, name, sp, w, dev, int(seed), cid),
-                     xfail.get(cid), float(timeout))
+        PlannedCheck(cid, c, CheckContext(fn, name, sp, w, dev, s, cid),
+                     xfail.get(cid), limit, hang)
         for cid, c in chosen
     ]
+
+
+def _timeout(timeout: float) -> float:
+    """Seconds > 0; ``math.inf`` means no time limit."""
+    try:
+        t = float(timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"timeout={timeout!r}, but should be a number of seconds > 0") from None
+    if not t > 0:  # also rejects NaN
+        raise ValueError(f"timeout={timeout!r}, but should be > 0 seconds (math.inf: no limit)")
+    return t
+
+
+def _seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed={seed!r}, but should be an int")
+    return int(seed)
 
 
 def check(
@@ -185,7 +279,10 @@ def check(
       checks: ids, clauses or glob patterns to run (default: every applicable check).
       expected_failed_checks: ``{id or clause: reason}``; such failures do not fail the
         report (a warning is issued for keys that match no check).
-      timeout: seconds per check before the implementation counts as hanging.
+      timeout: seconds per check before the implementation counts as hanging
+        (``math.inf``: no limit). After a timeout the plan's remaining checks are not run
+        and are reported as errors. See ``docs/errors.md`` for what a timeout can and cannot
+        interrupt.
       adapter: see :mod:`gp_spec.conformance.adapters`.
       label: the name used in messages (default ``module:qualname`` of ``impl``).
 
@@ -195,7 +292,11 @@ def check(
     Raises:
       gp_spec.errors.UnknownSpecError, InvalidWeightError, DeviceUnavailableError,
       AdapterError, NotCallableError, CheckSelectionError: bad arguments (never for
-      anything the implementation does while checked: that becomes a result).
+      anything the implementation does while checked: that becomes a result, a call of
+      ``sys.exit()`` included). ``ValueError`` for a timeout that is not > 0, ``TypeError``
+      for a seed that is not an int.
+      KeyboardInterrupt: propagated (Ctrl-C stops the run), after the global state and
+      RNGs have been restored.
     """
     planned = plan(
         impl, spec, weight=weight, device=device, seed=seed, checks=checks,
@@ -233,30 +334,74 @@ def _check_seed(p: PlannedCheck) -> int:
 
 
 def _run_guarded(p: PlannedCheck) -> CheckResult:
-    state = global_state()
+    _warm_up(p.context.device)  # not part of the check's time, nor of its time limit
     start = time.perf_counter()
-    p_value: float | None = None
-    status: Status
+    label = p.context.label
+    if p.hang.check_id is not None:
+        message = (
+            f"{label}: not run, because the implementation hung in {p.hang.check_id} (no "
+            f"result after {p.hang.timeout:g} s); run the checks one at a time with checks=[...]"
+        )
+        return _result(p, "error", message, None, start)
+    outer, streams = global_state(), (sys.stdout, sys.stderr)
+    try:
+        # A canonical environment whatever the caller's: check() called under
+        # torch.no_grad() or inference_mode() must still see the penalty's graph.
+        with torch.inference_mode(False), torch.enable_grad():
+            inner = global_state()
+            try:
+                status, message, p_value = _attempt(p)
+            finally:
+                after = global_state()
+                restore_state(inner)
+    finally:
+        restore_state(outer)  # also when KeyboardInterrupt propagates
+        _restore_streams(*streams)
+    if status in ("error", "fail"):
+        changed = [f"{k}: {inner[k]!r} -> {after[k]!r}" for k in inner if inner[k] != after[k]]
+        if changed:  # often the cause of the error (e.g. grad mode switched off)
+            message += f" (the implementation also changed global state: {', '.join(changed)})"
+    return _result(p, status, message, p_value, start)
+
+
+def _restore_streams(stdout: Any, stderr: Any) -> None:
+    """Put back ``sys.stdout`` / ``sys.stderr`` if the implementation replaced them (the
+    silencer of a call abandoned in a watcher thread stays: it forwards other threads)."""
+    if sys.stdout is not stdout and getattr(sys.stdout, "target", None) is not stdout:
+        sys.stdout = stdout
+    if sys.stderr is not stderr:
+        sys.stderr = stderr
+
+
+def _attempt(p: PlannedCheck) -> tuple[Status, str, float | None]:
+    """Run one check in its RNG sandbox under its time limit; classify how it ended."""
+    label = p.context.label
     try:
         with rng_sandbox(_check_seed(p), p.context.device):
             outcome = _with_timeout(lambda: p.check.run(p.context), p.timeout)
-        status, message, p_value = "pass", outcome.message, outcome.p_value
+        return "pass", outcome.message, outcome.p_value
     except CheckFailed as exc:
-        status, message, p_value = "fail", str(exc), exc.p_value
+        return "fail", _exc_text(exc, 2000), exc.p_value
     except CheckSkipped as exc:
-        status, message = "skip", str(exc)
+        return "skip", _exc_text(exc, 2000), None
     except ImplementationError as exc:
-        status, message = "error", f"{p.context.label}: {exc}"
+        return "error", f"{label}: {_exc_text(exc, 2000)}", None
     except CheckTimeout:
-        status, message = "error", (
-            f"{p.context.label}: no result after {p.timeout:g} s (timeout): the implementation "
-            "hangs or is far too slow"
-        )
-    except Exception as exc:  # anything else the implementation provoked inside the check
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        status, message = "error", f"{p.context.label}: {type(exc).__name__}: {text}"
-    finally:
-        restore_state(state)
+        p.hang.check_id, p.hang.timeout = p.id, p.timeout
+        return "error", (
+            f"{label}: no result after {p.timeout:g} s (timeout): the implementation hangs or "
+            "is far too slow"
+        ), None
+    except (Exception, SystemExit) as exc:  # anything else the implementation provoked
+        text = _exc_text(exc)
+        return "error", (
+            f"{label}: {type(exc).__name__} while checking its result"
+            + (f": {text}" if text else "")
+        ), None
+
+
+def _result(p: PlannedCheck, status: Status, message: str, p_value: float | None,
+            start: float) -> CheckResult:
     rate = statistical_rate(p.context.spec) if p.check.statistical else None
     return CheckResult(
         id=p.id, status=status, message=message, citation=p.check.citation, p_value=p_value,
@@ -266,20 +411,78 @@ def _run_guarded(p: PlannedCheck) -> CheckResult:
 
 
 def _with_timeout(fn: Callable[[], Outcome], timeout: float) -> Outcome:
-    """Run ``fn`` with a time limit: SIGALRM in the main thread, a watcher thread elsewhere."""
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        def on_alarm(signum: int, frame: object) -> None:
-            raise CheckTimeout
+    """Run ``fn`` with a time limit: SIGALRM in the main thread, a watcher thread elsewhere.
 
+    Main thread: ``CheckTimeout`` is raised inside ``fn`` when the time is up (Python checks
+    signals between bytecodes, so a long C call is interrupted only when it returns), and
+    again every ``_REFIRE`` s in case the implementation swallows it; a check that swallowed
+    it and finished late still counts as timed out. Other threads: ``fn`` runs in a daemon
+    thread that is abandoned, still running, when the time is up (Python cannot stop a
+    thread). ``timeout = inf`` runs ``fn`` directly.
+    """
+    if math.isinf(timeout):
+        return fn()
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        return _with_alarm(fn, timeout)
+    return _with_watcher(fn, timeout)
+
+
+def _with_alarm(fn: Callable[[], Outcome], timeout: float) -> Outcome:
+    flags = {"active": True, "fired": False}
+    base = sys._getframe()
+    refire = min(_REFIRE, timeout)
+    give_up = time.monotonic() + timeout + _IMPORT_GRACE
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if not flags["active"]:  # fn has returned (the alarm may race with the return)
+            return
+        if _importing(frame, base) and time.monotonic() < give_up:
+            signal.setitimer(signal.ITIMER_REAL, 0.02, refire)  # retry once it is done
+            return
+        flags["fired"] = True
+        raise CheckTimeout
+
+    try:
         old_handler = signal.signal(signal.SIGALRM, on_alarm)
-        old_timer = signal.setitimer(signal.ITIMER_REAL, timeout)
+    except ValueError:  # not the main interpreter: signals are not ours to use
+        return _with_watcher(fn, timeout)
+    started = time.monotonic()
+    old_timer = signal.setitimer(signal.ITIMER_REAL, timeout, refire)
+    try:
+        out = fn()
+        swallowed = flags["fired"]  # the implementation caught CheckTimeout and went on
+    finally:
+        _disarm(flags)
+        signal.signal(signal.SIGALRM, old_handler)
+        if old_timer[0] > 0:  # re-arm an outer timer (e.g. pytest-timeout) with its remainder
+            left = old_timer[0] - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), old_timer[1])
+    if swallowed:
+        raise CheckTimeout
+    return out
+
+
+def _importing(frame: Any, base: Any) -> bool:
+    """Whether a frame between ``frame`` (innermost) and ``base`` belongs to importlib."""
+    while frame is not None and frame is not base:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _disarm(flags: dict[str, bool]) -> None:
+    """Stop the alarm; an alarm that lands while doing so is absorbed, never propagated."""
+    while True:
         try:
-            return fn()
-        finally:
+            flags["active"] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old_handler)
-            if old_timer[0] > 0:  # re-arm an outer timer (e.g. pytest-timeout)
-                signal.setitimer(signal.ITIMER_REAL, old_timer[0], old_timer[1])
+            return
+        except CheckTimeout:
+            continue
+
+
+def _with_watcher(fn: Callable[[], Outcome], timeout: float) -> Outcome:
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -288,10 +491,10 @@ def _with_timeout(fn: Callable[[], Outcome], timeout: float) -> Outcome:
         except BaseException as exc:
             box["exc"] = exc
 
-    worker = threading.Thread(target=target, daemon=True)
+    worker = threading.Thread(target=target, daemon=True, name="gp-spec-check")
     worker.start()
     worker.join(timeout)
-    if worker.is_alive():
+    if worker.is_alive():  # abandoned: it keeps running until the implementation returns
         raise CheckTimeout
     if "exc" in box:
         raise box["exc"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import os
@@ -24,7 +25,11 @@ def _module(name: str) -> Any:
             raise ImplementationLoadError(f"{name!r}: cannot be imported as a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(mod_name, None)  # no half-initialised module left behind
+            raise
         return module
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -51,12 +56,32 @@ def load_implementation(target: str) -> Any:
         obj = _module(mod_name)
     except ImplementationLoadError:
         raise
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit at import time included: report, do not exit
+        hint = (
+            " (the module ends the process when imported: put its script part under "
+            "if __name__ == '__main__':)" if isinstance(exc, SystemExit) else ""
+        )
         raise ImplementationLoadError(
-            f"{target!r}: importing {mod_name!r} failed with {type(exc).__name__}: {exc}"
+            f"{target!r}: importing {mod_name!r} failed with {type(exc).__name__}: "
+            f"{_first_line(exc)}{hint}"
         ) from None
     for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ImplementationLoadError(f"{target!r}: {mod_name!r} has no attribute {attr!r}")
+        if not part.isidentifier() or not hasattr(obj, part):
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            close = difflib.get_close_matches(part, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ImplementationLoadError(
+                f"{target!r}: {mod_name!r} has no attribute {attr!r}{hint}"
+            )
         obj = getattr(obj, part)
     return obj
+
+
+def _first_line(exc: BaseException) -> str:
+    try:
+        text = str(exc).strip()
+    except Exception:  # a hostile __str__
+        return "<message unprintable>"
+    return text.splitlines()[0] if text else "(no message)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from gp_spec.errors import GPSpecError
@@ -49,31 +50,53 @@ def run(args: argparse.Namespace) -> int:
     expected = {}
     for item in args.expect_fail:
         key, sep, reason = item.partition("=")
-        if not sep or not key:
-            print(f"gp-spec conform: error: --expect-fail {item!r}: use ID=REASON",
-                  file=sys.stderr)
+        if not sep or not key.strip() or not reason.strip():
+            print(f"gp-spec conform: error: --expect-fail {item!r}: use ID=REASON (a check id "
+                  "or clause, '=', and a non-empty reason)", file=sys.stderr)
             return 2
-        expected[key] = reason
+        expected[key.strip()] = reason.strip()
+    for flag, path in (("--json", args.json), ("--markdown", args.markdown)):
+        if path is not None and not path.parent.is_dir():
+            print(f"gp-spec conform: error: {flag} {str(path)!r}: directory "
+                  f"{str(path.parent)!r} does not exist", file=sys.stderr)
+            return 2
     try:
-        impl = load_implementation(target)
-        report = check(impl, args.spec, weight=args.weight, device=args.device, seed=args.seed,
-                       checks=args.checks, expected_failed_checks=expected,
-                       timeout=args.timeout, adapter=args.adapter, label=target)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.filterwarnings("always", message="expected_failed_checks",
+                                    category=UserWarning)
+            impl = load_implementation(target)
+            report = check(impl, args.spec, weight=args.weight, device=args.device,
+                           seed=args.seed, checks=args.checks, expected_failed_checks=expected,
+                           timeout=args.timeout, adapter=args.adapter, label=target)
     except (GPSpecError, ValueError) as exc:
         print(f"gp-spec conform: error: {exc}", file=sys.stderr)
         return 2
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "expected_failed_checks" in str(w.message):
+            print(f"gp-spec conform: warning: {w.message}", file=sys.stderr)
+        else:  # anything else (e.g. the implementation's own warnings): as Python shows it
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     print(report.to_text())
-    if args.json:
-        args.json.write_text(report.to_json())
-    if args.markdown:
-        args.markdown.write_text(report.to_markdown())
+    try:
+        if args.json:
+            args.json.write_text(report.to_json())
+        if args.markdown:
+            args.markdown.write_text(report.to_markdown())
+    except OSError as exc:
+        print(f"gp-spec conform: error: cannot write the report: {exc}", file=sys.stderr)
+        return 2
     return 0 if report.passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``gp-spec conform`` alone; returns the exit code (2 for argparse usage errors too)."""
     parser = argparse.ArgumentParser(prog="gp-spec conform")
     configure(parser)
-    return run(parser.parse_args(argv))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the error
+        return exc.code if isinstance(exc.code, int) else 2
+    return run(args)
 
 
 if __name__ == "__main__":
