@@ -14,6 +14,7 @@ __all__ = [
     "DeviceUnavailableError",
     "GPSpecError",
     "ImplementationLoadError",
+    "InvalidArgumentError",
     "InvalidCriticError",
     "InvalidInputError",
     "InvalidWeightError",
@@ -67,3 +68,8 @@ class NotCallableError(GPSpecError, TypeError):
 
 class CheckSelectionError(GPSpecError, ValueError):
     """A ``checks=`` selection that matches no check of the spec."""
+
+
+class InvalidArgumentError(GPSpecError, ValueError, TypeError):
+    """Another malformed argument to the conformance API (a seed that is not an int, a
+    timeout that is not a positive number of seconds)."""

@@ -95,7 +95,7 @@ def test_a_loaded_target_is_the_attribute(impl_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(("impl", "adapter", "error", "message"), [
-    (3, None, errors.NotCallableError, "the implementation is a int, which is not callable"),
+    (3, None, errors.NotCallableError, "the implementation (of type int) is not callable"),
     (Holder(), None, errors.NotCallableError, "use --adapter method:NAME"),
     (Holder(), "method:", errors.AdapterError, "the method name is empty; use method:NAME"),
     (Holder(), "method:nope", errors.AdapterError, "Holder has no callable method 'nope'"),
@@ -202,7 +202,7 @@ CLI_CASES = {
     "no-colon": (["{good}", "--spec", SPEC], "expected MODULE:ATTR"),
     "sys-exit-on-import": (["{d}/exits_on_import.py:f", "--spec", SPEC],
                            "failed with SystemExit: 4"),
-    "not-callable": (["{good}:NOT_CALLABLE", "--spec", SPEC], "which is not callable"),
+    "not-callable": (["{good}:NOT_CALLABLE", "--spec", SPEC], "is not callable"),
     "negative-weight": (["{good}:wgan_gp", "--spec", SPEC, "--weight", "-1"],
                         "weight=-1.0, but should be"),
     "nan-weight": (["{good}:wgan_gp", "--spec", SPEC, "--weight", "nan"],

@@ -859,8 +859,9 @@ def _inputs_unchanged(ctx: CheckContext) -> Outcome:
 
 @_register(
     "purity.global-state",
-    "global torch state (grad mode, default dtype, deterministic algorithms, anomaly "
-    "mode, threads, cudnn flags, matmul precision) is left as found",
+    "global torch state (grad mode, default dtype, default device, deterministic "
+    "algorithms and warn-only, anomaly mode, threads, cudnn flags, matmul precision) is "
+    "left as found",
     "SPEC §3 (a penalty is a pure function)",
     _any,
 )

@@ -38,6 +38,7 @@ from gp_spec.errors import (
     AdapterError,
     CheckSelectionError,
     DeviceUnavailableError,
+    InvalidArgumentError,
     InvalidWeightError,
 )
 from gp_spec.specs import Spec, get_spec
@@ -242,15 +243,19 @@ def _timeout(timeout: float) -> float:
     try:
         t = float(timeout)
     except (TypeError, ValueError):
-        raise ValueError(f"timeout={timeout!r}, but should be a number of seconds > 0") from None
+        raise InvalidArgumentError(
+            f"timeout={timeout!r}, but should be a number of seconds > 0"
+        ) from None
     if not t > 0:  # also rejects NaN
-        raise ValueError(f"timeout={timeout!r}, but should be > 0 seconds (math.inf: no limit)")
+        raise InvalidArgumentError(
+            f"timeout={timeout!r}, but should be > 0 seconds (math.inf: no limit)"
+        )
     return t
 
 
 def _seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed={seed!r}, but should be an int")
+        raise InvalidArgumentError(f"seed={seed!r}, but should be an int")
     return int(seed)
 
 
@@ -293,8 +298,8 @@ def check(
       gp_spec.errors.UnknownSpecError, InvalidWeightError, DeviceUnavailableError,
       AdapterError, NotCallableError, CheckSelectionError: bad arguments (never for
       anything the implementation does while checked: that becomes a result, a call of
-      ``sys.exit()`` included). ``ValueError`` for a timeout that is not > 0, ``TypeError``
-      for a seed that is not an int.
+      ``sys.exit()`` included); InvalidArgumentError (a ``ValueError`` and ``TypeError``)
+      for a timeout that is not > 0 or a seed that is not an int.
       KeyboardInterrupt: propagated (Ctrl-C stops the run), after the global state and
       RNGs have been restored.
     """

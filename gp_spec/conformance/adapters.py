@@ -79,7 +79,7 @@ def adapt(impl: Any, adapter: str | None = None) -> Canonical:
         raise AdapterError(f"unknown adapter {name!r}; known adapters: {known}")
     if not callable(impl):
         raise NotCallableError(
-            f"the implementation is a {type(impl).__name__}, which is not callable; pass a "
+            f"the implementation (of type {type(impl).__name__}) is not callable; pass a "
             "function fn(critic, real, fake) or use --adapter method:NAME for an object"
         )
     return ADAPTERS[name](impl)

@@ -39,7 +39,12 @@ def _options(config: pytest.Config) -> dict[str, Any] | None:
         raise pytest.UsageError("--gp-impl needs --gp-spec NAME (or GP_SPEC_SPEC)")
     weight = config.getoption("--gp-weight")
     if weight is None and os.environ.get(ENV_WEIGHT):
-        weight = float(os.environ[ENV_WEIGHT])
+        try:
+            weight = float(os.environ[ENV_WEIGHT])
+        except ValueError:
+            raise pytest.UsageError(
+                f"gp-spec: {ENV_WEIGHT}={os.environ[ENV_WEIGHT]!r} is not a number"
+            ) from None
     return {
         "impl": impl, "spec": spec, "weight": weight,
         "adapter": config.getoption("--gp-adapter"), "device": config.getoption("--gp-device"),
@@ -60,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         planned = plan(impl, opts["spec"], weight=opts["weight"], device=opts["device"],
                        seed=opts["seed"], timeout=opts["timeout"], adapter=opts["adapter"],
                        label=opts["impl"])
-    except GPSpecError as exc:
+    except (GPSpecError, ValueError, TypeError) as exc:
         raise pytest.UsageError(f"gp-spec: {exc}") from None
     config.stash[_PLANNED] = planned
     config.stash[_OPTS] = opts
