@@ -1,0 +1,131 @@
+"""gp_spec.harness.train: schedule, resume equality, corrupted checkpoints, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from gp_spec.harness import PRESETS, TrainConfig, train
+from gp_spec.harness.checkpoint import load_checkpoint
+from gp_spec.harness.errors import CheckpointError, ConfigError
+
+TINY = TrainConfig(
+    dataset="8gaussians", critic_hidden=(16, 16), generator_hidden=(16, 16), batch_size=32,
+    critic_steps=2, warmup_critic_steps=3, warmup_generator_steps=1, steps=4, log_every=1,
+    checkpoint_every=1, eval_samples=48, penalty="wgan-lp", weight=5.0, device="cpu",
+)
+
+
+class _Stop(Exception):
+    """Simulates a run killed after a step."""
+
+
+def _run(config: TrainConfig, out: Path, **kwargs: Any) -> Any:
+    return train(config, out, progress=None, plots_at_end=False, **kwargs)
+
+
+def _lines(out: Path) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    for r in records:
+        r.pop("elapsed_s")  # wall time is the one field allowed to differ
+    return records
+
+
+def _assert_same_state(a: Path, b: Path) -> None:
+    ca, cb = load_checkpoint(a / "checkpoint.pt"), load_checkpoint(b / "checkpoint.pt")
+    for key in ("critic", "generator"):
+        for name, tensor in ca[key].items():
+            assert torch.equal(tensor, cb[key][name]), f"{key}.{name} differs after resume"
+    assert ca["step"] == cb["step"] and ca["critic_updates"] == cb["critic_updates"]
+    for key in ("data", "noise", "penalty"):
+        assert torch.equal(ca["per_rank"][0][key], cb["per_rank"][0][key]), f"{key} rng differs"
+    assert str(ca["opt_critic"]) == str(cb["opt_critic"])
+
+
+def test_critic_schedule_of_003() -> None:
+    # 003 §6: 100 critic updates for each of the first 25 generator steps, then 10.
+    cfg = PRESETS["petzka2018-lp"].config
+    assert [cfg.critic_steps_at(s) for s in (0, 24, 25, 500)] == [100, 100, 10, 10]
+
+
+def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    ref = _run(TINY, whole)
+    first = _run(TINY.replace(steps=2), parts)
+    assert first.step == 2
+    resumed = _run(TINY, parts, resume=True)
+    assert resumed.resumed_from == 2 and resumed.step == 4
+    assert ref.critic_updates == resumed.critic_updates == 3 + 3 * 2
+    _assert_same_state(whole, parts)
+    assert _lines(whole) == _lines(parts)
+    assert any("w1" in k for k in _lines(parts)[0])
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
+    # checkpoint every 2 steps, killed after step 3: the metrics line of step 3 is dropped and
+    # recomputed; max-gradient also checks that the S_max buffer is checkpointed.
+    cfg = TINY.replace(penalty="max-gradient", checkpoint_every=2)
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    _run(cfg, whole)
+
+    def stop(step: int) -> None:
+        if step == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        _run(cfg, killed, on_step=stop)
+    assert len(_lines(killed)) == 3 and load_checkpoint(killed / "checkpoint.pt")["step"] == 2
+    _run(cfg, killed, resume=True)
+    _assert_same_state(whole, killed)
+    assert _lines(whole) == _lines(killed)
+
+
+def test_corrupted_checkpoint_is_detected_on_resume(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _run(TINY.replace(steps=1), out)
+    ck = out / "checkpoint.pt"
+    raw = bytearray(ck.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    ck.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="corrupted"):
+        _run(TINY, out, resume=True)
+
+
+def test_refusals(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _run(TINY.replace(steps=1), out)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        _run(TINY, out)
+    with pytest.raises(ConfigError, match="lr_critic"):
+        _run(TINY.replace(lr_critic=1e-3), out, resume=True)
+    with pytest.raises(ConfigError, match="amp"):
+        _run(TINY.replace(amp=True), tmp_path / "amp")
+    with pytest.raises(ConfigError, match="steps"):
+        TINY.replace(steps=0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"dataset": "1d-pair", "critic_only": True, "penalty": "wgan-lp"}, "sup_dist_abs"),
+        ({"dataset": "two-gaussians", "critic_only": True, "objective": "minimax",
+          "penalty": "gan-0gp", "optimizer": "sgd"}, "mse_dstar"),
+        ({"penalty": "clip", "optimizer": "rmsprop"}, "modes_covered"),
+        ({"penalty": "none", "objective": "hinge", "dataset": "swissroll"}, "w1_assignment"),
+        ({"dataset": "digits", "architecture": "dcgan", "width": 8, "latent_dim": 8,
+          "penalty": "r1", "objective": "non_saturating"}, "digit_fd"),
+    ],
+)
+def test_each_kind_of_run_logs_its_metrics(changes: dict[str, Any], key: str) -> None:
+    result = train(TINY.replace(steps=1, **changes), None, progress=None)
+    assert result.history[0][key] is not None and result.step == 1
+    assert result.generator is None if changes.get("critic_only") else result.generator is not None
+
+
+def test_clipping_bounds_every_critic_parameter() -> None:
+    result = train(TINY.replace(penalty="clip", clip=0.01, lr_critic=0.1), None, progress=None)
+    assert max(float(p.abs().max()) for p in result.critic.parameters()) <= 0.01 + 1e-7
