@@ -32,10 +32,13 @@ class Points:
       weights: ``(N,)`` per-point masses. A Monte Carlo estimate of ``E_mu[h]`` is
         ``mean_i(weights_i * h(points_i))``; ones for a probability measure, and
         ``mean(weights)`` estimates the measure's mass ``M`` (000 §2.1, footnote 1).
+      unit_weights: True when ``weights`` is known to be all ones (a probability measure
+        sampled with equal masses), so an expectation can skip the multiplication.
     """
 
     points: Tensor
     weights: Tensor
+    unit_weights: bool = False
 
     def __post_init__(self) -> None:
         if self.weights.ndim != 1 or self.weights.shape[0] != self.points.shape[0]:

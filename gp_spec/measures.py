@@ -63,8 +63,11 @@ def _ones(x: Tensor) -> Tensor:
 
 
 def _lerp(start: Tensor, end: Tensor, alpha: Tensor | float) -> Tensor:
-    """``alpha * end + (1 - alpha) * start`` (the papers' ``x_hat = alpha x + (1 - alpha) y``)."""
-    return alpha * end + (1 - alpha) * start
+    """``alpha * end + (1 - alpha) * start`` (the papers' ``x_hat = alpha x + (1 - alpha) y``),
+    as one fused ``torch.lerp`` kernel instead of four elementwise ones."""
+    if isinstance(alpha, Tensor):
+        alpha = alpha.to(start.dtype)
+    return torch.lerp(start, end, alpha)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class Real:
         self, real: Tensor | None, fake: Tensor | None, *, generator: torch.Generator | None = None
     ) -> Points:
         x = v.batch(real, "real").detach()
-        return Points(x, _ones(x))
+        return Points(x, _ones(x), unit_weights=True)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Fake:
         self, real: Tensor | None, fake: Tensor | None, *, generator: torch.Generator | None = None
     ) -> Points:
         y = v.batch(fake, "fake").detach()
-        return Points(y, _ones(y))
+        return Points(y, _ones(y), unit_weights=True)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class Interpolate:
         x, y = v.pair(real, fake)
         x, y = x.detach(), y.detach()
         alpha = per_sample_uniform(x, generator=generator)
-        return Points(_lerp(y, x, alpha), _ones(x))
+        return Points(_lerp(y, x, alpha), _ones(x), unit_weights=True)
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Midpoint:
         self, real: Tensor | None, fake: Tensor | None, *, generator: torch.Generator | None = None
     ) -> Points:
         x, y = v.pair(real, fake)
-        return Points(_lerp(y.detach(), x.detach(), 0.5), _ones(x))
+        return Points(_lerp(y.detach(), x.detach(), 0.5), _ones(x), unit_weights=True)
 
 
 def default_anchor(event_shape: Sequence[int], like: Tensor) -> Tensor:
@@ -166,7 +169,7 @@ class Anchor:
                     f"{tuple(y.shape[1:])}"
                 )
         alpha = per_sample_uniform(y, generator=generator)
-        return Points(_lerp(y, a.expand_as(y), alpha), _ones(y))
+        return Points(_lerp(y, a.expand_as(y), alpha), _ones(y), unit_weights=True)
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ class Perturbed:
             x, y = v.pair(real, fake)
             base = torch.cat([x.detach(), y.detach()])
         noise = torch.randn(base.shape, generator=generator, device=base.device, dtype=base.dtype)
-        return Points(base + self.std * noise, _ones(base))
+        return Points(base + self.std * noise, _ones(base), unit_weights=True)
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,7 @@ class Dragan:
         u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         x_p = x + self.c * x.std(unbiased=False) * u
         alpha = per_sample_uniform(x, generator=generator)
-        return Points(_lerp(x, x_p, alpha), _ones(x))
+        return Points(_lerp(x, x_p, alpha), _ones(x), unit_weights=True)
 
 
 LatentSampler = Callable[[int, "torch.Generator | None"], Tensor]
@@ -247,7 +250,7 @@ class LatentPath:
                 )
             alpha = per_sample_uniform(z_x, generator=generator)
             points = self.generator_fn(_lerp(z, z_x, alpha))
-        return Points(points.detach(), _ones(points))
+        return Points(points.detach(), _ones(points), unit_weights=True)
 
 
 @dataclass(frozen=True)

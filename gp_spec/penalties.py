@@ -128,8 +128,10 @@ def gradient_penalty(
     """
     w = v.check_weight(weight)
     pts = measure.sample(real, fake, generator=generator)
-    norms = gradient_norms(critic, pts.points)
-    return w * torch.mean(pts.weights * term(norms))
+    values = term(gradient_norms(critic, pts.points))
+    if not pts.unit_weights:
+        values = pts.weights * values
+    return w * values.mean()
 
 
 def two_sided(
