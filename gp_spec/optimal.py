@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -211,7 +212,9 @@ def kantorovich(
     xs, yt = _numpy(x), _numpy(y)
     cost = _euclidean_cost(xs, yt)
     iters = max(100_000, 50 * n * m) if num_iter_max is None else int(num_iter_max)
-    coupling, log = ot.emd(a, b, cost, numItermax=iters, log=True)
+    with warnings.catch_warnings():  # a non-optimal result_code becomes SolverError below
+        warnings.filterwarnings("ignore", message="numItermax reached", category=UserWarning)
+        coupling, log = ot.emd(a, b, cost, numItermax=iters, log=True)
     code = int(log["result_code"])
     if code != _OPTIMAL:
         raise SolverError(
