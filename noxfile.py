@@ -51,7 +51,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def conform(session: nox.Session) -> None:
     """The conformance suite: prints the mutant/equivalent table, then runs it as tests."""
-    _install(session, "test")
+    _install(session, "test,harness")  # ctgan and torch-mimicry import sklearn/joblib
     _install_third_party(session)
     session.run("python", "-m", "conformance.table")
     session.run("python", "-m", "pytest", "conformance", "-q", *session.posargs)

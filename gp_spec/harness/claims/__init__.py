@@ -1,0 +1,24 @@
+"""The claims of SPEC §5 as experiments, one registry entry per claim (C1-C8).
+
+Each module holds the claims of one paper: :mod:`.petzka` (003: C1-C3),
+:mod:`.thanh_tung` (004: C4-C5), :mod:`.kim` (000: C6, C8), :mod:`.zhou` (002: C7).
+:mod:`gp_spec.harness.reproduce` is the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from gp_spec.harness.claims._common import Check, CheckResult, Experiment, Measured, RunContext
+from gp_spec.harness.claims.kim import C6, C8
+from gp_spec.harness.claims.petzka import C1, C2, C3
+from gp_spec.harness.claims.thanh_tung import C4, C5
+from gp_spec.harness.claims.zhou import C7
+
+__all__ = ["EXPERIMENTS", "Check", "CheckResult", "Experiment", "Measured", "RunContext"]
+
+EXPERIMENTS: Mapping[str, Experiment] = MappingProxyType(
+    {e.claim: e for e in (C1, C2, C3, C4, C5, C6, C7, C8)}
+)
+"""Claim id -> :class:`Experiment` (read-only)."""

@@ -1,0 +1,354 @@
+"""What every claim experiment shares: the run context, checks and verdicts, statistics over
+seeds, cached training runs, and figure saving.
+
+An experiment (:class:`Experiment`) states, before anything runs, the paper's setup, what
+``--quick`` changes, the metric, and its pass criterion twice: as text and as
+:class:`Check` functions of the measured numbers. Its ``run`` returns a :class:`Measured`; the
+verdict is a function of the checks only (:func:`verdict`): all pass -> ``reproduced``, none
+-> ``not reproduced``, otherwise ``partly``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from gp_spec.harness.checkpoint import load_checkpoint
+from gp_spec.harness.config import TrainConfig
+from gp_spec.harness.train import build_dataset, build_models, train
+
+__all__ = [
+    "Check",
+    "CheckResult",
+    "Experiment",
+    "Measured",
+    "RunContext",
+    "RunRecord",
+    "Verdict",
+    "aligned",
+    "fmt",
+    "history_values",
+    "median",
+    "samples",
+    "save_figure",
+    "seeded",
+    "stats",
+    "train_cached",
+    "verdict",
+]
+
+Verdict = Literal["reproduced", "partly", "not reproduced"]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where and how an experiment runs.
+
+    Attributes:
+      out: the claim's folder ``DIR/<claim>`` (result.json and figures).
+      runs: the shared cache of training runs ``DIR/runs`` (claims may share runs).
+      quick: the ``--quick`` variant. seeds: the seeds to run.
+      device: torch device name for training (``auto``, ``cpu``, ``cuda``, ...).
+      progress: where one line per finished run goes (None: silent).
+      smoke: shrink every training run to a few steps of tiny networks (tests of the
+        plumbing only; the numbers mean nothing).
+    """
+
+    out: Path
+    runs: Path
+    quick: bool
+    seeds: tuple[int, ...]
+    device: str = "cpu"
+    progress: TextIO | None = sys.stderr
+    smoke: bool = False
+
+    def steps(self, n: int) -> int:
+        """``n``, or 3 in smoke mode."""
+        return min(n, 3) if self.smoke else n
+
+    def shrink(self, config: TrainConfig) -> TrainConfig:
+        """``config``, or in smoke mode a 3-step version with 8-unit networks."""
+        if not self.smoke:
+            return config
+        return config.replace(
+            steps=3, log_every=1, checkpoint_every=3, warmup_generator_steps=0, critic_steps=1,
+            critic_hidden=(8,) * len(config.critic_hidden),
+            generator_hidden=(8,) * len(config.generator_hidden),
+            batch_size=min(config.batch_size, 32), eval_samples=min(config.eval_samples, 32))
+
+    def say(self, claim: str, message: str) -> None:
+        """One progress line ``[reproduce C1] message``."""
+        if self.progress is not None:
+            print(f"[reproduce {claim}] {message}", file=self.progress, flush=True)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One evaluated criterion: its name, text, what was observed, and whether it passed."""
+
+    name: str
+    criterion: str
+    observed: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Check:
+    """A pass criterion fixed before the run: text plus a function of the measured numbers.
+
+    Attributes:
+      name: identifier (``w1_lp_below_gp_w5``).
+      text: the criterion in words, with its thresholds.
+      evaluate: ``(values, quick) -> (passed, observed)`` reading :attr:`Measured.values`.
+    """
+
+    name: str
+    text: str
+    evaluate: Callable[[Mapping[str, Any], bool], tuple[bool, str]]
+
+    def __call__(self, values: Mapping[str, Any], quick: bool) -> CheckResult:
+        try:
+            passed, observed = self.evaluate(values, quick)
+        except (KeyError, TypeError, ValueError) as exc:  # a missing number fails the check
+            passed, observed = False, f"not measured ({type(exc).__name__}: {exc})"
+        return CheckResult(self.name, self.text, observed, bool(passed))
+
+
+@dataclass
+class Measured:
+    """What an experiment's ``run`` returns.
+
+    Attributes:
+      values: the numbers the checks read (medians over seeds, per group).
+      per_seed: the raw numbers per seed, per group (written to result.json).
+      figures: PNG paths written. notes: observations worth recording.
+      setup: the configurations actually run (JSON-able).
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    per_seed: dict[str, Any] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    setup: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One claim of SPEC §5 as a runnable experiment.
+
+    Attributes:
+      claim: ``C1`` ... ``C8``. title: the claim in one line. source: the paper's place.
+      paper_setup: the paper's experimental setup (what full mode follows).
+      quick_changes: what ``--quick`` changes, and why.
+      metric: what is measured. criterion: the pass criterion in words (quick and full).
+      checks: ``quick -> checks``; the criterion as functions of the measured numbers.
+      run: ``RunContext -> Measured``.
+      seeds: default number of seeds ``(quick, full)``; ``(1, 1)`` for deterministic claims.
+      deterministic: no randomness (seeds are ignored).
+    """
+
+    claim: str
+    title: str
+    source: str
+    paper_setup: str
+    quick_changes: str
+    metric: str
+    criterion: str
+    checks: Callable[[bool], tuple[Check, ...]]
+    run: Callable[[RunContext], Measured]
+    seeds: tuple[int, int] = (3, 10)
+    deterministic: bool = False
+
+
+def verdict(results: Sequence[CheckResult]) -> Verdict:
+    """``reproduced`` if every check passed, ``not reproduced`` if none did, else ``partly``."""
+    passed = sum(r.passed for r in results)
+    if results and passed == len(results):
+        return "reproduced"
+    if passed == 0:
+        return "not reproduced"
+    return "partly"
+
+
+# ------------------------------------------------------------------------------ statistics
+
+
+def _finite(values: Sequence[float]) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def stats(values: Sequence[float]) -> dict[str, Any]:
+    """Median and spread over seeds: ``median``, ``min``, ``max``, ``q25``, ``q75``, ``n``,
+    ``n_nonfinite`` (diverged runs count as +inf in the median), and the ``values``."""
+    raw = [float("inf") if v is None else float(v) for v in values]
+    arr = np.asarray(raw, dtype=float)
+    arr = np.where(np.isnan(arr), np.inf, arr)
+    if arr.size == 0:
+        return {"median": None, "min": None, "max": None, "q25": None, "q75": None, "n": 0,
+                "n_nonfinite": 0, "values": []}
+
+    def num(x: float) -> float | None:
+        return float(x) if math.isfinite(float(x)) else None
+
+    return {
+        "median": num(float(np.median(arr))), "min": num(float(arr.min())),
+        "max": num(float(arr.max())), "q25": num(float(np.quantile(arr, 0.25))),
+        "q75": num(float(np.quantile(arr, 0.75))), "n": int(arr.size),
+        "n_nonfinite": int((~np.isfinite(arr)).sum()),
+        "values": [num(float(v)) for v in arr],
+    }
+
+
+def median(s: Mapping[str, Any]) -> float:
+    """The median of a :func:`stats` dict; a diverged median is ``+inf``."""
+    m = s["median"]
+    return float("inf") if m is None else float(m)
+
+
+def fmt(s: Mapping[str, Any], digits: int = 3) -> str:
+    """``median [min, max]`` of a :func:`stats` dict."""
+    def f(x: Any) -> str:
+        return "inf" if x is None else f"{float(x):.{digits}g}"
+    return f"{f(s['median'])} [{f(s['min'])}, {f(s['max'])}]"
+
+
+# ------------------------------------------------------------------------------ training runs
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished training run (trained here or loaded from the cache).
+
+    Attributes:
+      config: the configuration. path: its folder. history: the metric records.
+      final: metrics at the end. critic, generator: the networks (on the CPU).
+      elapsed_s: training wall time (of the run that produced it). cached: loaded, not trained.
+    """
+
+    config: TrainConfig
+    path: Path
+    history: tuple[dict[str, Any], ...]
+    final: dict[str, Any]
+    critic: nn.Module
+    generator: nn.Module | None
+    elapsed_s: float
+    cached: bool
+
+
+def config_digest(config: TrainConfig) -> str:
+    """First 10 hex digits of the SHA-256 of the config's JSON (device excluded: a run on
+    another device is the same experiment)."""
+    d = config.to_dict()
+    d.pop("device", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _load_run(path: Path, config: TrainConfig) -> RunRecord | None:
+    summary_path, ckpt = path / "summary.json", path / "checkpoint.pt"
+    if not (summary_path.exists() and ckpt.exists()):
+        return None
+    summary = json.loads(summary_path.read_text())
+    saved = dict(summary.get("config", {}))
+    mine = config.to_dict()
+    saved.pop("device", None)
+    mine.pop("device", None)
+    if json.loads(json.dumps(saved)) != json.loads(json.dumps(mine)) \
+            or int(summary.get("step", -1)) != config.steps:
+        return None
+    payload = load_checkpoint(ckpt)
+    critic, generator = build_models(config, build_dataset(config))
+    critic.load_state_dict(payload["critic"])
+    if generator is not None:
+        generator.load_state_dict(payload["generator"])
+    history = []
+    metrics = path / "metrics.jsonl"
+    if metrics.exists():
+        history = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    final = {k: (float("nan") if v is None else v) for k, v in summary["final"].items()}
+    return RunRecord(config, path, tuple(history), final, critic.eval(),
+                     None if generator is None else generator.eval(),
+                     float(summary.get("elapsed_s", 0.0)), True)
+
+
+def train_cached(ctx: RunContext, claim: str, tag: str, config: TrainConfig) -> RunRecord:
+    """Train ``config`` in ``ctx.runs/<tag>-<digest>``, or load it if it finished before.
+
+    A run interrupted after a checkpoint is resumed (:func:`gp_spec.harness.train.train`
+    with ``resume=True``); the networks are returned on the CPU.
+    """
+    config = ctx.shrink(config)
+    path = ctx.runs / f"{tag}-{config_digest(config)}"
+    loaded = _load_run(path, config)
+    if loaded is not None:
+        ctx.say(claim, f"{tag}: cached ({path.name})")
+        return loaded
+    t0 = time.perf_counter()
+    result = train(config.replace(device=ctx.device), path, resume=True, progress=None,
+                   plots_at_end=False)
+    elapsed = time.perf_counter() - t0
+    shown = {k: result.final[k] for k in ("w1_assignment", "modes_covered", "sup_dist_abs",
+                                          "mse_dstar") if k in result.final}
+    ctx.say(claim, f"{tag}: {elapsed:.1f} s, " +
+            ", ".join(f"{k} {v:.4g}" for k, v in shown.items()))
+    gen = result.generator
+    return RunRecord(config, path, result.history, dict(result.final), result.critic.cpu().eval(),
+                     None if gen is None else gen.cpu().eval(), elapsed, False)
+
+
+def history_values(record: RunRecord, key: str, *, after: int = 0) -> tuple[list[int], list[float]]:
+    """Steps and finite values of ``key`` in a run's history, for steps ``> after``."""
+    steps, vals = [], []
+    for r in record.history:
+        v = r.get(key)
+        if v is not None and int(r["step"]) > after and math.isfinite(float(v)):
+            steps.append(int(r["step"]))
+            vals.append(float(v))
+    return steps, vals
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save a matplotlib ``Figure`` (Agg, no pyplot) as a small PNG (dpi 80)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80, format="png")
+    return path
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed``."""
+    return torch.Generator().manual_seed(int(seed))
+
+
+def aligned(runs: Sequence[RunRecord], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Steps logged by every run, and the ``(runs, steps)`` values of ``key`` there (a
+    missing or non-finite value becomes NaN)."""
+    per_run: list[dict[int, float]] = [
+        {int(r["step"]): (np.nan if r.get(key) is None else float(r[key])) for r in run.history}
+        for run in runs]
+    common = sorted(set.intersection(*(set(d) for d in per_run))) if per_run else []
+    vals = np.array([[d[s] for s in common] for d in per_run], dtype=float)
+    return np.asarray(common, dtype=int), vals.reshape(len(per_run), len(common))
+
+
+def samples(record: RunRecord, n: int, gen: torch.Generator) -> torch.Tensor:
+    """``n`` generated samples of a run's generator, ``z ~ N(0, I)`` drawn from ``gen``."""
+    if record.generator is None:
+        raise ValueError(f"run {record.path.name} has no generator (critic-only)")
+    z = torch.randn(n, record.config.latent_dim, generator=gen)
+    with torch.no_grad():
+        out: torch.Tensor = record.generator(z)
+    return out.float()
