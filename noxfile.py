@@ -6,6 +6,8 @@ Every session installs the CPU build of torch first (``.ci/constraints.txt``): a
 
 from __future__ import annotations
 
+import datetime
+
 import nox
 
 nox.options.sessions = ["lint", "tests", "conform"]
@@ -72,9 +74,10 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """CPU benchmarks (pytest-benchmark); results under bench/results/."""
     _install(session, "bench,harness")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M")
     session.run(
         "python", "-m", "pytest", "bench", "--benchmark-only", "-p", "no:cacheprovider",
-        *session.posargs,
+        f"--benchmark-json=bench/results/pytest-cpu-{stamp}.json", *session.posargs,
     )
 
 

@@ -3,7 +3,7 @@
     python -m gp_spec.benchmark.cli --device cuda --critic mlp dcgan resnet \\
         --batch 64 256 1024 --dtype float32 --json bench/results/h100.json --markdown h100.md
 
-The lead's ``gp_spec.cli`` wires the sub-command with :func:`configure` and :func:`run`.
+``gp_spec.cli`` wires ``gp-spec bench`` to :func:`configure` and :func:`run`.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """``gp-spec train``: command-line front door of :func:`gp_spec.harness.train.train`.
 
-The lead's ``gp_spec/cli.py`` wires a ``train`` sub-command with::
-
-    from gp_spec.harness import cli as harness_cli
-    sub = subparsers.add_parser("train", help="train a GAN with a penalty spec")
-    harness_cli.configure(sub)
-    ...
-    return harness_cli.run(args)
-
-Until then: ``python -m gp_spec.harness.cli --dataset 8gaussians --objective wasserstein
+``gp_spec/cli.py`` routes ``gp-spec train`` to :func:`configure` and :func:`run`; the module also
+runs on its own: ``python -m gp_spec.harness.cli --dataset 8gaussians --objective wasserstein
 --penalty wgan-lp --weight 5 --steps 300 --seed 0 --out runs/demo``.
 
 Every option defaults to "not given": the configuration is the preset (or
