@@ -193,6 +193,14 @@ def transport_soft_constraint(
     return weight * torch.mean(torch.clamp(excess, min=0.0) ** 2)
 
 
+def float32_alpha(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """WGAN-GP with ``torch.rand(N, 1)`` in the default float32, promoted by float64 inputs."""
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return weight * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
 def _r(impl: Impl, spec: str, weight: float) -> Rewrite:
     doc = (impl.__doc__ or "").strip().splitlines()[0]
     return Rewrite(impl.__name__, spec, weight, bake(impl, weight), doc)
@@ -213,5 +221,6 @@ REWRITES: tuple[Rewrite, ...] = (
     _r(midpoint_as_mean, "sgp-mid", 10.0),
     _r(quotient_with_maximum, "lp-quotient", 10.0),
     _r(transport_soft_constraint, "transport", 10.0),
+    _r(float32_alpha, "wgan-gp", 10.0),
 )
 """Every rewrite, in table order."""

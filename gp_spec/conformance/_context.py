@@ -352,7 +352,10 @@ def rng_sandbox(seed: int, device: torch.device) -> Iterator[None]:
     cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     np_state = np.random.get_state()
     py_state = random.getstate()
-    torch.manual_seed(seed)
+    if cuda_states is None:  # torch.manual_seed also walks every accelerator backend (slow)
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     random.seed(seed)
     try:
