@@ -193,11 +193,13 @@ class _ResBlock(nn.Module):
 
 
 class ResNetCritic(nn.Module):
-    """Gulrajani et al.'s CIFAR ResNet critic without normalisation.
+    """A ResNet critic after Gulrajani et al.'s CIFAR model, without normalisation.
 
     A first down block (no leading ReLU), down blocks to ``4x4``, two plain blocks, ReLU,
-    spatial mean, linear. ``32x32``: 32 -> 16 -> 8 -> 4; ``8x8``: 8 -> 4.
-    Source: Gulrajani et al. 2017, App. F (their critic uses layer norm; none here).
+    spatial mean, linear. ``32x32``: 32 -> 16 -> 8 -> 4; ``8x8``: 8 -> 4. Their CIFAR critic
+    (``gan_cifar_resnet.py``, no critic normalisation) stops at ``8x8`` with one down block
+    after the first; this one goes one level deeper. ``gp_spec.benchmark.critics`` has the
+    original layout. Source: Gulrajani et al. 2017, App. F.
     """
 
     def __init__(self, event_shape: Sequence[int], width: int = 128) -> None:
