@@ -178,6 +178,22 @@ def _paired_closed_form(
     return float(value), grad.reshape(a.shape)
 
 
+def _linear_closed_form(
+    ctx: CheckContext, a: Tensor, real: Tensor, fake: Tensor
+) -> tuple[float, np.ndarray]:
+    """Value and d/da of the spec's penalty under ``f(x) = <a, x> + b``, for any family.
+
+    Norm-based penalties see ``||grad f|| = ||a||`` everywhere: ``w M term(||a||)`` and
+    ``w M term'(||a||) a / ||a||``; paired penalties are computed from the batch.
+    """
+    if not _norm_based(ctx.spec):
+        return _paired_closed_form(ctx, _np(a), _np(real), _np(fake))
+    a_np = _np(a)
+    n = float(np.sqrt((a_np**2).sum()))
+    scale = ctx.weight * _mass(ctx.spec)
+    return _norm_value(ctx, n), scale * _TERM_SLOPES[_term_key(ctx.spec)](n) * a_np / n
+
+
 def _direction(ctx: CheckContext, shape: tuple[int, ...], norm: float, salt: str) -> Tensor:
     a = ctx.randn(*shape, salt=salt)
     scaled: Tensor = a * (norm / float(a.square().sum().sqrt()))
@@ -341,10 +357,7 @@ def _weight_once(ctx: CheckContext) -> Outcome:
         raise CheckSkipped("weight=0: every factor of it gives 0")
     a = _direction(ctx, (3,), 2.5, "a")
     real, fake = _value_batch(ctx, 8, a, "v")
-    if ctx.spec.family in ("gradient", "max_gradient"):
-        want = _norm_value(ctx, 2.5)
-    else:
-        want, _ = _paired_closed_form(ctx, _np(a), _np(real), _np(fake))
+    want, _ = _linear_closed_form(ctx, a, real, fake)
     got = ctx.value(Linear(a).to(ctx.device), real, fake)
     r = got / want if want else float("nan")
     suspects = [(2.0, "gamma used where the weight is gamma/2 (or rho for rho/2)?"),
@@ -456,12 +469,7 @@ def _grad_parameters(ctx: CheckContext) -> Outcome:
     real, fake = _value_batch(ctx, 8, a, "g")
     critic = Linear(a).to(ctx.device)
     _, grad_a, grad_b = _param_grads(ctx, critic, real, fake)
-    if ctx.spec.family in ("gradient", "max_gradient"):
-        n = 2.5
-        slope = _TERM_SLOPES[_term_key(ctx.spec)](n)
-        want = ctx.weight * _mass(ctx.spec) * slope * _np(a) / n  # d term(||a||) / da
-    else:
-        _, want = _paired_closed_form(ctx, _np(a), _np(real), _np(fake))
+    _, want = _linear_closed_form(ctx, a, real, fake)
     rtol, atol = (1e-7, 1e-10) if ctx.dtype == torch.float64 else (1e-3, 1e-5)
     if not np.allclose(grad_a, want, rtol=rtol, atol=atol) or abs(grad_b) > atol:
         raise ctx.fail(
@@ -1018,10 +1026,7 @@ def _dtype_check(ctx: CheckContext, dtype: torch.dtype, device: torch.device) ->
         raise sub.fail(f"result is {out.dtype} on {out.device}", f"{dtype} on {device}",
                        "compute in the inputs' dtype/device (or cast back)")
     got = float(out.detach().double().cpu())
-    if ctx.spec.family in ("gradient", "max_gradient"):
-        want = _norm_value(sub, 2.5)
-    else:
-        want = _paired_closed_form(sub, _np(a), _np(real), _np(fake))[0]
+    want, _ = _linear_closed_form(sub, a, real, fake)
     if not sub.close(got, want, dtype):
         raise sub.fail(f"penalty={got:.8g} in {dtype}", f"{want:.8g}")
     return Outcome(f"{dtype} on {device}: {got:.6g}")
