@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -23,29 +23,49 @@ class PenaltyFn(Protocol):
     def __call__(self, critic: Critic, real: Tensor, fake: Tensor, /) -> Tensor: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Points:
     """Evaluation points drawn from a penalty measure.
+
+    ``Points(points)`` is a sample of a probability measure with equal masses;
+    ``Points(points, weights)`` carries per-point masses (a finite measure, 000 §2.1).
 
     Attributes:
       points: ``(N, *event)`` tensor, detached from whatever produced the inputs.
       weights: ``(N,)`` per-point masses. A Monte Carlo estimate of ``E_mu[h]`` is
         ``mean_i(weights_i * h(points_i))``; ones for a probability measure, and
         ``mean(weights)`` estimates the measure's mass ``M`` (000 §2.1, footnote 1).
-      unit_weights: True when ``weights`` is known to be all ones (a probability measure
-        sampled with equal masses), so an expectation can skip the multiplication.
+        Without explicit weights the ones are made on first access only, so the penalties,
+        which skip the multiplication, never allocate them.
+      unit_weights: True when ``weights`` is known to be all ones (no weights given, or
+        ``unit_weights=True`` passed with ones), so an expectation can skip the multiplication.
     """
 
     points: Tensor
-    weights: Tensor
-    unit_weights: bool = False
+    unit_weights: bool
+    _weights: Tensor | None = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.weights.ndim != 1 or self.weights.shape[0] != self.points.shape[0]:
+    def __init__(
+        self, points: Tensor, weights: Tensor | None = None, unit_weights: bool = False
+    ) -> None:
+        if weights is not None and (weights.ndim != 1 or weights.shape[0] != points.shape[0]):
             raise ValueError(
-                f"Points: weights.shape={tuple(self.weights.shape)}, but should be "
-                f"({self.points.shape[0]},) to match points.shape={tuple(self.points.shape)}"
+                f"Points: weights.shape={tuple(weights.shape)}, but should be "
+                f"({points.shape[0]},) to match points.shape={tuple(points.shape)}"
             )
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "unit_weights", bool(unit_weights) or weights is None)
+        object.__setattr__(self, "_weights", weights)
+
+    @property
+    def weights(self) -> Tensor:
+        """``(N,)`` per-point masses (ones, made on first access, when none were given)."""
+        w = self._weights
+        if w is None:
+            p = self.points
+            w = torch.ones(p.shape[0], device=p.device, dtype=p.dtype)
+            object.__setattr__(self, "_weights", w)
+        return w
 
 
 @runtime_checkable

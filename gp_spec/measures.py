@@ -58,10 +58,6 @@ def per_sample_uniform(
     return torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
-def _ones(x: Tensor) -> Tensor:
-    return torch.ones(x.shape[0], device=x.device, dtype=x.dtype)
-
-
 def _lerp(start: Tensor, end: Tensor, alpha: Tensor | float) -> Tensor:
     """``alpha * end + (1 - alpha) * start`` (the papers' ``x_hat = alpha x + (1 - alpha) y``),
     as one fused ``torch.lerp`` kernel instead of four elementwise ones."""
@@ -81,7 +77,7 @@ class Real:
         self, real: Tensor | None, fake: Tensor | None, *, generator: torch.Generator | None = None
     ) -> Points:
         x = v.batch(real, "real").detach()
-        return Points(x, _ones(x), unit_weights=True)
+        return Points(x)
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,7 @@ class Fake:
         self, real: Tensor | None, fake: Tensor | None, *, generator: torch.Generator | None = None
     ) -> Points:
         y = v.batch(fake, "fake").detach()
-        return Points(y, _ones(y), unit_weights=True)
+        return Points(y)
 
 
 @dataclass(frozen=True)
@@ -114,7 +110,7 @@ class Interpolate:
         x, y = v.pair(real, fake)
         x, y = x.detach(), y.detach()
         alpha = per_sample_uniform(x, generator=generator)
-        return Points(_lerp(y, x, alpha), _ones(x), unit_weights=True)
+        return Points(_lerp(y, x, alpha))
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ class Midpoint:
         self, real: Tensor | None, fake: Tensor | None, *, generator: torch.Generator | None = None
     ) -> Points:
         x, y = v.pair(real, fake)
-        return Points(_lerp(y.detach(), x.detach(), 0.5), _ones(x), unit_weights=True)
+        return Points(_lerp(y.detach(), x.detach(), 0.5))
 
 
 def default_anchor(event_shape: Sequence[int], like: Tensor) -> Tensor:
@@ -169,7 +165,7 @@ class Anchor:
                     f"{tuple(y.shape[1:])}"
                 )
         alpha = per_sample_uniform(y, generator=generator)
-        return Points(_lerp(y, a.expand_as(y), alpha), _ones(y), unit_weights=True)
+        return Points(_lerp(y, a.expand_as(y), alpha))
 
 
 @dataclass(frozen=True)
@@ -193,7 +189,7 @@ class Perturbed:
             x, y = v.pair(real, fake)
             base = torch.cat([x.detach(), y.detach()])
         noise = torch.randn(base.shape, generator=generator, device=base.device, dtype=base.dtype)
-        return Points(base + self.std * noise, _ones(base), unit_weights=True)
+        return Points(base + self.std * noise)
 
 
 @dataclass(frozen=True)
@@ -216,7 +212,7 @@ class Dragan:
         u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         x_p = x + self.c * x.std(unbiased=False) * u
         alpha = per_sample_uniform(x, generator=generator)
-        return Points(_lerp(x, x_p, alpha), _ones(x), unit_weights=True)
+        return Points(_lerp(x, x_p, alpha))
 
 
 LatentSampler = Callable[[int, "torch.Generator | None"], Tensor]
@@ -250,7 +246,7 @@ class LatentPath:
                 )
             alpha = per_sample_uniform(z_x, generator=generator)
             points = self.generator_fn(_lerp(z, z_x, alpha))
-        return Points(points.detach(), _ones(points), unit_weights=True)
+        return Points(points.detach())
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,24 @@ def gradient_norms(critic: Critic, points: Tensor) -> Tensor:
 
     Source: SPEC conventions; 003 Eq. 6 (the norm of ``grad f`` per sample).
     """
-    x = v.batch(points, "points").detach().requires_grad_(True)
+    return _gradient_norms(critic, v.batch(points, "points"))
+
+
+def _gradient_norms(critic: Critic, points: Tensor) -> Tensor:
+    """:func:`gradient_norms` of already validated ``points`` (the penalties' inner path).
+
+    The input gradient is taken of the critic's raw output with ``grad_outputs`` ones of its
+    shape, so an ``(N, 1)`` output adds no select (and no select-backward in the double
+    backward) to the graph.
+    """
+    x = points.detach().requires_grad_(True)
     with torch.enable_grad():
-        scores = v.scores_of(critic(x), x.shape[0])
-        if scores.requires_grad:
+        out = critic(x)
+        v.scores_of(out, x.shape[0])  # validates the shape; the gradient uses ``out`` itself
+        if out.requires_grad:
             (grad,) = torch.autograd.grad(
-                scores.sum(), x, create_graph=True, allow_unused=True, materialize_grads=True
+                out, x, grad_outputs=torch.ones_like(out), create_graph=True,
+                allow_unused=True, materialize_grads=True,
             )
         else:  # a critic that ignores its input and has no parameters
             grad = torch.zeros_like(x)
@@ -128,7 +140,7 @@ def gradient_penalty(
     """
     w = v.check_weight(weight)
     pts = measure.sample(real, fake, generator=generator)
-    values = term(gradient_norms(critic, pts.points))
+    values = term(_gradient_norms(critic, v.batch(pts.points, "points", finite=False)))
     if not pts.unit_weights:
         values = pts.weights * values
     return w * values.mean()
@@ -377,7 +389,7 @@ class MaxGradient:
         # First call: S_max "initialised with random samples" is the fresh batch itself;
         # concatenating fresh[:k] to fresh would put duplicate points into S_max.
         points = fresh if buf is None else torch.cat([fresh, buf])
-        norms = gradient_norms(critic, points)
+        norms = _gradient_norms(critic, points)
         top = norms.detach().topk(min(self.buffer_size, points.shape[0])).indices
         self.buffer = points[top].detach()
         penalty: Tensor = w * norms.square().max()
