@@ -75,6 +75,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                        "least_squares, lipschitz:<phi>")
     g.add_argument("--penalty", help="none, clip, or a gp_spec.SPECS name (wgan-gp, wgan-lp, ...)")
     g.add_argument("--weight", type=float, help="penalty weight (default: the spec's)")
+    g.add_argument("--penalty-on", choices=("score", "probability"),
+                   help="penalise grad f (score, default) or grad sigmoid(f) (probability, "
+                        "004's D; minimax/non_saturating only)")
     g.add_argument("--clip", type=float, help="weight-clipping bound c (with --penalty clip)")
     g.add_argument("--critic-only", action="store_true", default=None,
                    help="train the critic against the data set's fixed reference distribution")
@@ -108,6 +111,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 _DIRECT = {
     "dataset": "dataset", "scale": "scale", "pool_size": "pool_size", "image_size": "image_size",
     "objective": "objective", "penalty": "penalty", "weight": "weight", "clip": "clip",
+    "penalty_on": "penalty_on",
     "critic_only": "critic_only", "arch": "architecture", "critic_hidden": "critic_hidden",
     "generator_hidden": "generator_hidden", "width": "width", "latent_dim": "latent_dim",
     "steps": "steps", "batch": "batch_size", "critic_steps": "critic_steps",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -122,16 +122,41 @@ def _gradient_fn(spec: Spec, weight: float) -> PenaltyFn:
     return fn
 
 
-def make_regulariser(name: str, weight: float | None = None, *, clip: float = 0.01) -> Regulariser:
+def make_regulariser(
+    name: str, weight: float | None = None, *, clip: float = 0.01,
+    penalty_on: Literal["score", "probability"] = "score",
+) -> Regulariser:
     """Build the regulariser ``name``: ``"none"``, ``"clip"`` or a name of :data:`gp_spec.SPECS`.
 
     A spec's penalty is composed from the spec's own pieces (its term and measure, or its
     family's function), so the random draws can take the run's ``torch.Generator`` and the
     ``max-gradient`` buffer can be checkpointed. ``weight=None`` means the spec's default.
+    ``penalty_on="probability"`` evaluates the penalty on ``D = sigmoid(f)`` instead of the
+    critic's output ``f`` (004 Eq. 6-7 with D a probability, as in its authors' code).
 
     Raises:
       ConfigError / UnknownSpecError: unknown name (the message suggests the closest spec).
     """
+    reg = _make_regulariser(name, weight, clip=clip)
+    if penalty_on == "probability" and reg.fn is not None:
+        reg.fn = _on_probability(reg.fn)
+    return reg
+
+
+def _on_probability(fn: PenaltyFn) -> PenaltyFn:
+    """``fn`` evaluated on the discriminator ``D = sigmoid(f)`` of the critic ``f``."""
+
+    def on_d(critic: nn.Module, real: Tensor, fake: Tensor, gen: torch.Generator | None
+             ) -> Tensor:
+        def d(x: Tensor) -> Tensor:
+            return torch.sigmoid(critic(x))
+
+        return fn(d, real, fake, gen)  # type: ignore[arg-type]  # any critic callable works
+
+    return on_d
+
+
+def _make_regulariser(name: str, weight: float | None, *, clip: float) -> Regulariser:
     if name == "none":
         return Regulariser("none", 0.0)
     if name == "clip":

@@ -539,7 +539,8 @@ def train(
 def _build_run(config: TrainConfig, ds: data_mod.Dataset, d: _Dist, device: torch.device
                ) -> _Run:
     """Fresh networks (seeded), DDP wrappers, optimisers, regulariser and random streams."""
-    regulariser = steps.make_regulariser(config.penalty, config.weight, clip=config.clip)
+    regulariser = steps.make_regulariser(config.penalty, config.weight, clip=config.clip,
+                                         penalty_on=config.penalty_on)
     torch.manual_seed(derive_seed(config.seed, "init"))
     critic, generator = build_models(config, ds)
     critic, generator = critic.to(device), None if generator is None else generator.to(device)

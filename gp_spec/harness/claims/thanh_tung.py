@@ -8,13 +8,16 @@ et al. 2018, which 004 cites for 0-GP-sample) stands for it here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from torch import Tensor, nn
 
 from gp_spec.harness.claims._common import (
     Check,
@@ -32,98 +35,197 @@ from gp_spec.harness.claims._common import (
     train_cached,
 )
 from gp_spec.harness.config import TrainConfig, get_preset
-from gp_spec.harness.data import two_gaussians
-from gp_spec.harness.steps import get_objective
-from gp_spec.harness.train import build_dataset
+from gp_spec.harness.steps import get_objective, make_regulariser, penalty_term
+from gp_spec.harness.train import build_dataset, derive_seed
 
-__all__ = ["C4", "C5"]
+__all__ = ["C4", "C5", "c4_optimal_discriminator", "c4_sample"]
 
 # ------------------------------------------------------------------------------------ C4
+#
+# 004 does not state the data, set size, batch or optimiser of Fig. 1. Its authors' released
+# code for that figure (repository htt210/GeneralizationAndStabilityInGANs, file
+# OptimalDiscriminator.py; read, not copied) fixes them, and C4 follows it: two overlapping
+# 2-D Gaussians, 100 samples per side, a 2x64 tanh MLP with a sigmoid output, BCE, Adam 1e-3,
+# minibatches of 20 per side in shuffled epochs, 10,000 epochs (the figure's "10,000
+# iterations"), and every penalty on D = sigmoid(f) (the probability) with lambda = 1.
 
-_C4_POOL = 50
-_C4_LARGE_POOL = 5000
-_C4_VARIANTS: tuple[tuple[str, str, str, int], ...] = (
-    # key, label, penalty, pool size
-    ("none", "no GP", "none", _C4_POOL),
-    ("none-large", "no GP, 5000 samples", "none", _C4_LARGE_POOL),
+_C4_REAL_MEAN = (0.4, 0.9)
+_C4_REAL_COV = ((1.0, 0.5), (0.5, 1.0))
+_C4_FAKE_MEAN = (1.3, 1.2)
+_C4_FAKE_COV = ((1.0, 0.7), (0.7, 1.0))
+_C4_POOL = 100
+_C4_LARGE_POOL = 1000
+_C4_BATCH = 20
+_C4_STEPS = 50_000  # 10,000 epochs of 100 / 20 minibatches
+_C4_QUICK_STEPS = 10_000
+_C4_WEIGHT = 1.0
+_C4_GRID = (-2.5, 4.5)  # the authors' plotting window
+_C4_VARIANTS: tuple[tuple[str, str, str | None, int], ...] = (
+    # key, label, spec of the penalty on D = sigmoid(f) (None: no GP), samples per side
+    ("none", "no GP", None, _C4_POOL),
+    ("none-large", f"no GP, {_C4_LARGE_POOL} samples", None, _C4_LARGE_POOL),
     ("1gp", "1-GP", "wgan-gp", _C4_POOL),
-    ("r1", "0-GP-sample (R1)", "r1", _C4_POOL),
+    ("r1", "0-GP-sample (real)", "r1", _C4_POOL),
     ("0gp", "0-GP", "gan-0gp", _C4_POOL),
 )
 
 
-def _c4_config(ctx: RunContext, penalty: str, pool: int, seed: int) -> TrainConfig:
-    """Preset thanh-tung2019-fig1 (critic-only, minimax, 2x64, SGD 3e-3, 10,000 steps)."""
-    return get_preset("thanh-tung2019-fig1").config.replace(
-        penalty=penalty, weight=None if penalty == "none" else 1.0, pool_size=pool, seed=seed,
-        steps=10_000, log_every=1000, checkpoint_every=10_000, eval_samples=500,
-        device=ctx.device)
+def _c4_log_densities(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``log p_r(x)`` and ``log p_g(x)`` of the two Gaussians, in float64, ``x`` ``(N, 2)``:
+    ``-(x - m)^T C^-1 (x - m) / 2 - log det(2 pi C) / 2``."""
+    out = []
+    for mean, cov in ((_C4_REAL_MEAN, _C4_REAL_COV), (_C4_FAKE_MEAN, _C4_FAKE_COV)):
+        c = torch.tensor(cov, dtype=torch.float64)
+        d = x.double() - torch.tensor(mean, dtype=torch.float64)
+        quad = (d * torch.linalg.solve(c, d.T).T).sum(1)
+        out.append(-0.5 * quad - 0.5 * torch.logdet(2 * math.pi * c))
+    return out[0], out[1]
 
 
-def _generalisation_gap(rec: RunRecord, seed: int) -> float:
-    """``L_D`` on fresh samples minus ``L_D`` on the training pool (10,000 draws each)."""
-    gen = seeded(20_000 + seed)
-    pool = build_dataset(rec.config)
-    fresh = two_gaussians()
+def c4_optimal_discriminator(x: Tensor) -> Tensor:
+    """``D*(x) = p_r(x) / (p_r(x) + p_g(x))`` (004 Eq. 2) for C4's Gaussians, ``(N, 2) -> (N,)``."""
+    log_r, log_g = _c4_log_densities(x)
+    d: Tensor = torch.sigmoid(log_r - log_g)
+    return d
+
+
+def c4_sample(n: int, gen: torch.Generator, *, real: bool) -> Tensor:
+    """``n`` draws of C4's real (or fake) Gaussian, ``mean + z L^T`` with ``L L^T = cov``."""
+    mean, cov = (_C4_REAL_MEAN, _C4_REAL_COV) if real else (_C4_FAKE_MEAN, _C4_FAKE_COV)
+    chol = torch.linalg.cholesky(torch.tensor(cov, dtype=torch.float64))
+    z = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    out: Tensor = torch.tensor(mean, dtype=torch.float64) + z @ chol.T
+    return out.float()
+
+
+def _c4_grid(num: int = 100) -> tuple[Tensor, Tensor]:
+    xs = torch.linspace(_C4_GRID[0], _C4_GRID[1], num)
+    gy, gx = torch.meshgrid(xs, xs, indexing="ij")
+    return xs, torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+
+
+def _c4_discriminator() -> nn.Module:
+    """2x64 tanh MLP returning the logit ``f``; ``D = sigmoid(f)``."""
+    return nn.Sequential(nn.Linear(2, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
+                         nn.Linear(64, 1), nn.Flatten(0))
+
+
+@dataclass(frozen=True)
+class _C4Run:
+    net: nn.Module
+    real: Tensor
+    fake: Tensor
+    seconds: float
+
+
+def _c4_train(ctx: RunContext, spec: str | None, pool: int, seed: int) -> _C4Run:
+    """Train one discriminator alone on a fixed finite set (the authors' loop, see above)."""
+    import time
+
+    data_gen = seeded(derive_seed(seed, "c4-data"))
+    real, fake = c4_sample(pool, data_gen, real=True), c4_sample(pool, data_gen, real=False)
+    torch.manual_seed(derive_seed(seed, "c4-init"))
+    net = _c4_discriminator()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    objective = get_objective("minimax")
+    regulariser = make_regulariser("none" if spec is None else spec, _C4_WEIGHT,
+                                   penalty_on="probability")
+    pen_gen = seeded(derive_seed(seed, "c4-penalty"))
+    perm_gen = seeded(derive_seed(seed, "c4-perm"))
+
+    per_epoch = pool // _C4_BATCH
+    steps = ctx.steps(_C4_QUICK_STEPS if ctx.quick else _C4_STEPS)
+    t0 = time.perf_counter()
+    done = 0
+    while done < steps:
+        pr, pf = torch.randperm(pool, generator=perm_gen), torch.randperm(pool, generator=perm_gen)
+        for b in range(min(per_epoch, steps - done)):
+            r = real[pr[b * _C4_BATCH:(b + 1) * _C4_BATCH]]
+            f = fake[pf[b * _C4_BATCH:(b + 1) * _C4_BATCH]]
+            opt.zero_grad(set_to_none=True)
+            loss = objective.critic_loss(net(r), net(f))
+            pen = penalty_term(net, r, f, regulariser, pen_gen)
+            total = loss if pen is None else loss + pen
+            torch.autograd.backward(total)
+            opt.step()
+        done += min(per_epoch, steps - done)
+    return _C4Run(net.eval(), real, fake, time.perf_counter() - t0)
+
+
+def _c4_metrics(run: _C4Run, seed: int) -> dict[str, float]:
+    """Grid MSE to D*, MSE on fresh samples of the mixture, and the generalisation gap."""
+    _xs, grid = _c4_grid()
+    gen = seeded(derive_seed(seed, "c4-fresh"))
+    fresh_r, fresh_f = c4_sample(10_000, gen, real=True), c4_sample(10_000, gen, real=False)
+    fresh = torch.cat([fresh_r, fresh_f])
     obj = get_objective("minimax")
     with torch.no_grad():
-        train_loss = obj.critic_loss(rec.critic(pool.sample(10_000, gen)),
-                                     rec.critic(pool.sample_reference(10_000, gen)))
-        test_loss = obj.critic_loss(rec.critic(fresh.sample(10_000, gen)),
-                                    rec.critic(fresh.sample_reference(10_000, gen)))
-    return float(test_loss - train_loss)
+        mse_grid = (torch.sigmoid(run.net(grid)).double() - c4_optimal_discriminator(grid))
+        mse_fresh = (torch.sigmoid(run.net(fresh)).double() - c4_optimal_discriminator(fresh))
+        train_loss = obj.critic_loss(run.net(run.real), run.net(run.fake))
+        test_loss = obj.critic_loss(run.net(fresh_r), run.net(fresh_f))
+    return {"mse_dstar": float(mse_grid.square().mean()),
+            "mse_dstar_fresh": float(mse_fresh.square().mean()),
+            "generalisation_gap": float(test_loss - train_loss)}
 
 
 def _c4_run(ctx: RunContext) -> Measured:
     m = Measured()
-    first: dict[str, RunRecord] = {}
-    for key, _label, penalty, pool in _C4_VARIANTS:
-        mse, gap = [], []
+    first: dict[str, _C4Run] = {}
+    for key, _label, spec, pool in _C4_VARIANTS:
+        per: dict[str, list[float]] = {}
         for seed in ctx.seeds:
-            rec = train_cached(ctx, "C4", f"two-gaussians-{key}-s{seed}",
-                               _c4_config(ctx, penalty, pool, seed))
-            mse.append(float(rec.final["mse_dstar"]))
-            gap.append(_generalisation_gap(rec, seed))
-            first.setdefault(key, rec)
-        m.values[f"{key}/mse_dstar"] = stats(mse)
-        m.values[f"{key}/generalisation_gap"] = stats(gap)
-        m.per_seed[f"{key}/mse_dstar"] = mse
-        m.per_seed[f"{key}/generalisation_gap"] = gap
-    m.setup["config_0gp"] = _c4_config(ctx, "gan-0gp", _C4_POOL, 0).to_dict()
+            run = _c4_train(ctx, spec, pool, seed)
+            got = _c4_metrics(run, seed)
+            for name, value in got.items():
+                per.setdefault(name, []).append(value)
+            first.setdefault(key, run)
+            ctx.say("C4", f"{key} seed {seed}: {run.seconds:.1f} s, "
+                    f"mse_dstar {got['mse_dstar']:.4f}")
+        for name, vals in per.items():
+            m.values[f"{key}/{name}"] = stats(vals)
+            m.per_seed[f"{key}/{name}"] = vals
+    m.setup.update(
+        data=f"real N({_C4_REAL_MEAN}, {_C4_REAL_COV}), fake N({_C4_FAKE_MEAN}, "
+             f"{_C4_FAKE_COV}); {_C4_POOL} samples per side ({_C4_LARGE_POOL} for none-large), "
+             "drawn per seed",
+        discriminator="2x64 tanh MLP, D = sigmoid(f)", loss="BCE (minimax critic loss)",
+        optimizer="Adam lr 1e-3, default betas", batch=f"{_C4_BATCH} per side, shuffled epochs",
+        steps=ctx.steps(_C4_QUICK_STEPS if ctx.quick else _C4_STEPS),
+        penalty=f"on D = sigmoid(f), lambda = {_C4_WEIGHT:g}: 0-GP gan-0gp (interpolates), "
+                "1-GP wgan-gp, 0-GP-sample r1 (real samples: the authors' alpha = 1)",
+        grid=f"100 x 100 over [{_C4_GRID[0]}, {_C4_GRID[1]}]^2",
+        source="004 Fig. 1 caption and the authors' released OptimalDiscriminator.py")
     m.figures.append(_c4_figure(ctx, first))
     return m
 
 
-def _c4_figure(ctx: RunContext, runs: Mapping[str, RunRecord]) -> Path:
-    ds = two_gaussians()
+def _c4_figure(ctx: RunContext, runs: Mapping[str, _C4Run]) -> Path:
     num = 100
-    xs = torch.linspace(-3, 3, num)
-    gy, gx = torch.meshgrid(xs, xs, indexing="ij")
-    grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+    xs, grid = _c4_grid(num)
     fig = Figure(figsize=(12, 7))
     levels = np.linspace(0, 1, 21)
-    panels = [(label, runs[key]) for key, label, _p, _s in _C4_VARIANTS]
-    for i, (label, rec) in enumerate(panels):
+    for i, (key, label, _spec, _pool) in enumerate(_C4_VARIANTS):
+        run = runs[key]
         ax = fig.add_subplot(2, 3, i + 1)
         with torch.no_grad():
-            d = torch.sigmoid(rec.critic(grid)).reshape(num, num).numpy()
-        ax.contourf(xs.numpy(), xs.numpy(), d, levels=levels, cmap="coolwarm")
-        pool = build_dataset(rec.config)
-        if rec.config.pool_size is not None and rec.config.pool_size <= 100:
-            g = seeded(1)
-            r, f = pool.sample(400, g), pool.sample_reference(400, g)
-            ax.scatter(r[:, 0], r[:, 1], s=5, c="darkred")
-            ax.scatter(f[:, 0], f[:, 1], s=5, c="navy")
-        ax.set(title=f"{label}: MSE {rec.final['mse_dstar']:.4f}", aspect="equal")
+            d_grid = torch.sigmoid(run.net(grid))
+        mse = float((d_grid.double() - c4_optimal_discriminator(grid)).square().mean())
+        ax.contourf(xs.numpy(), xs.numpy(), d_grid.reshape(num, num).numpy(), levels=levels,
+                    cmap="coolwarm")
+        if run.real.shape[0] <= _C4_POOL:
+            ax.scatter(run.real[:, 0], run.real[:, 1], s=5, c="darkred", marker="+")
+            ax.scatter(run.fake[:, 0], run.fake[:, 1], s=5, c="navy")
+        ax.set(title=f"{label}: MSE {mse:.4f}", aspect="equal")
     ax = fig.add_subplot(2, 3, 6)
-    assert ds.log_ratio is not None
     cs = ax.contourf(xs.numpy(), xs.numpy(),
-                     torch.sigmoid(ds.log_ratio(grid.double())).reshape(num, num).numpy(),
+                     c4_optimal_discriminator(grid).reshape(num, num).numpy(),
                      levels=levels, cmap="coolwarm")
     ax.set(title="D* = p_r / (p_r + p_g) (004 Eq. 2)", aspect="equal")
     fig.colorbar(cs, ax=fig.axes, shrink=0.8)
-    fig.suptitle(f"C4: D = sigmoid(f) after 10,000 SGD steps, seed {ctx.seeds[0]} "
-                 f"(training pool of {_C4_POOL} per side shown)", fontsize=10)
+    steps = ctx.steps(_C4_QUICK_STEPS if ctx.quick else _C4_STEPS)
+    fig.suptitle(f"C4: D = sigmoid(f) after {steps:,} Adam steps (batch {_C4_BATCH}), seed "
+                 f"{ctx.seeds[0]}; real +, fake o (the training set)", fontsize=10)
     return save_figure(fig, ctx.out / "c4_value_surfaces.png")
 
 
@@ -150,17 +252,19 @@ C4 = Experiment(
     paper_setup="Two Gaussians (real vs fixed fake), discriminator 2x64 MLP trained alone for "
                 "10,000 iterations on a finite sample set with the original GAN loss; (a) no "
                 "GP, (b) no GP with more samples, (c) 1-GP, (d) 0-GP-sample, (e) 0-GP, all "
-                "lambda = 1; compared with D* (Eq. 2). Not stated in 004 and chosen here: "
-                "means (+-1, 0), std 0.5 (harness two-gaussians), 50 samples per side (5000 "
-                "for (b)), batch 256 drawn from that set, SGD lr 0.003 (004 App. E.1). Full "
-                "mode: the same with 10 seeds.",
-    quick_changes="Only the number of seeds (3 instead of 10): 15 runs of 10,000 steps of a "
-                  "2x64 MLP fit in about 5 minutes on 2 cores.",
-    metric="MSE between D = sigmoid(f) and D* on a 101x101 grid over [-3, 3]^2 (harness "
-           "metric mse_dstar); also the generalisation gap L_D(fresh samples) - L_D(training "
-           "set). Medians over seeds.",
+                "lambda = 1; compared with D* (Eq. 2). The rest is not in 004 and is taken "
+                "from the authors' released code for Fig. 1: real N((0.4, 0.9), [[1, .5], "
+                "[.5, 1]]), fake N((1.3, 1.2), [[1, .7], [.7, 1]]), 100 samples per side, tanh "
+                "MLP with sigmoid output, BCE, Adam 1e-3, minibatches of 20 per side in "
+                "shuffled epochs, 10,000 epochs = 50,000 steps, penalties on D = sigmoid(f), "
+                "0-GP-sample on the real samples. (b) uses 1000 samples per side (not stated) "
+                "and the same 50,000 steps. Full mode: that, 10 seeds.",
+    quick_changes="10,000 steps instead of 50,000 and 3 seeds.",
+    metric="MSE between D = sigmoid(f) and D* on a 100x100 grid over [-2.5, 4.5]^2 (the "
+           "authors' plotting window); also the MSE on 20,000 fresh samples of p_r and p_g and "
+           "the generalisation gap L_D(fresh) - L_D(training set). Medians over seeds.",
     criterion="median MSE to D* of 0-GP smaller than that of each other variant (no GP, no GP "
-              "with 5000 samples, 1-GP, 0-GP-sample): 4 checks.",
+              "with more samples, 1-GP, 0-GP-sample): 4 checks.",
     checks=_c4_checks,
     run=_c4_run,
 )
@@ -274,8 +378,10 @@ C5 = Experiment(
     paper_setup="8 Gaussians scaled by 10; generator and discriminator 2x512 MLPs; SGD lr "
                 "0.003 for both, one discriminator update per generator update; lambda = 10 "
                 "for every GP; 10,000 iterations; non-saturating generator loss (preset "
-                "thanh-tung2019-8g; 004 does not state the latent size: 2 here). Full mode: "
-                "that, 10 seeds.",
+                "thanh-tung2019-8g). Not in 004 and taken from the authors' released code "
+                "(GradientPenaltiesGAN.py): every penalty on D = sigmoid(f), ReLU "
+                "activations, batch 128, latent size 2, 0-GP-sample on the real samples. "
+                "Full mode: that, 10 seeds.",
     quick_changes="2x128 MLPs instead of 2x512 and 4,000 iterations instead of 10,000, 3 seeds: "
                   "12 runs of the paper size would take ~1 h on 2 cores.",
     metric="modes covered (harness mode_statistics: a mode is covered if at least 10% of its "
