@@ -236,9 +236,11 @@ _PRESETS: tuple[Preset, ...] = (
                        steps=50_000, batch_size=20, log_every=1000)),
     Preset("thanh-tung2019-8g", "004 §6.2, Fig. 2, App. E.1 (C5)",
            "8 Gaussians x10, 2x512 MLPs, SGD lr 0.003, one D step per G step, lambda = 10 on "
-           "D = sigmoid(f); from the authors' released code (not in 004): ReLU, batch 128, "
-           "the generator's hidden sizes equal to the discriminator's, latent size 2",
-           TrainConfig(dataset="8gaussians", scale=10.0, objective="non_saturating",
+           "D = sigmoid(f); from the authors' released code (not in 004): centres on a circle "
+           "of radius 10 / 1.414 = 7.07 (harness scale 5: this data set's unscaled radius is "
+           "2 / 1.414), ReLU, batch 128, the generator's hidden sizes equal to the "
+           "discriminator's, latent size 2",
+           TrainConfig(dataset="8gaussians", scale=5.0, objective="non_saturating",
                        penalty="gan-0gp", weight=10.0, penalty_on="probability",
                        critic_hidden=(512, 512), generator_hidden=(512, 512),
                        negative_slope=0.0, critic_steps=1, warmup_critic_steps=0,
@@ -246,7 +248,7 @@ _PRESETS: tuple[Preset, ...] = (
                        batch_size=128, log_every=100)),
     Preset("thanh-tung2019-8g-ttur", "004 Fig. 2 (f, g), App. E.1",
            "as thanh-tung2019-8g with TTUR: lr 0.009 for D, 0.003 for G",
-           TrainConfig(dataset="8gaussians", scale=10.0, objective="non_saturating",
+           TrainConfig(dataset="8gaussians", scale=5.0, objective="non_saturating",
                        penalty="gan-0gp", weight=10.0, penalty_on="probability",
                        critic_hidden=(512, 512), generator_hidden=(512, 512),
                        negative_slope=0.0, critic_steps=1, warmup_critic_steps=0,
