@@ -212,6 +212,14 @@ _TOY_003 = TrainConfig(
     optimizer="rmsprop", lr_critic=5e-5, lr_generator=5e-5, steps=1000, eval_samples=500,
 )
 
+_THANH_TUNG_8G = TrainConfig(
+    dataset="8gaussians", scale=5.0, objective="non_saturating", penalty="gan-0gp",
+    weight=10.0, penalty_on="probability", critic_hidden=(512, 512),
+    generator_hidden=(512, 512), negative_slope=0.0, critic_steps=1, warmup_critic_steps=0,
+    optimizer="sgd", lr_critic=3e-3, lr_generator=3e-3, steps=10_000, batch_size=128,
+    log_every=100)
+"""004 §6.2 on 8 Gaussians x10 (the ``thanh-tung2019-8g`` presets; TTUR changes two fields)."""
+
 _PRESETS: tuple[Preset, ...] = (
     Preset("petzka2018-lp", "003 §6 (C1, C2)",
            "LeakyReLU slope 0.2 is this harness's choice (003 does not state it)", _TOY_003),
@@ -240,20 +248,10 @@ _PRESETS: tuple[Preset, ...] = (
            "of radius 10 / 1.414 = 7.07 (harness scale 5: this data set's unscaled radius is "
            "2 / 1.414), ReLU, batch 128, the generator's hidden sizes equal to the "
            "discriminator's, latent size 2",
-           TrainConfig(dataset="8gaussians", scale=5.0, objective="non_saturating",
-                       penalty="gan-0gp", weight=10.0, penalty_on="probability",
-                       critic_hidden=(512, 512), generator_hidden=(512, 512),
-                       negative_slope=0.0, critic_steps=1, warmup_critic_steps=0,
-                       optimizer="sgd", lr_critic=3e-3, lr_generator=3e-3, steps=10_000,
-                       batch_size=128, log_every=100)),
+           _THANH_TUNG_8G),
     Preset("thanh-tung2019-8g-ttur", "004 Fig. 2 (f, g), App. E.1",
            "as thanh-tung2019-8g with TTUR: lr 0.009 for D, 0.003 for G",
-           TrainConfig(dataset="8gaussians", scale=5.0, objective="non_saturating",
-                       penalty="gan-0gp", weight=10.0, penalty_on="probability",
-                       critic_hidden=(512, 512), generator_hidden=(512, 512),
-                       negative_slope=0.0, critic_steps=1, warmup_critic_steps=0,
-                       optimizer="sgd", lr_critic=9e-3, lr_generator=3e-3, steps=20_000,
-                       batch_size=128, log_every=100)),
+           _THANH_TUNG_8G.replace(lr_critic=9e-3, steps=20_000)),
     Preset("kim2018-sgp", "000 §5.1 (C6); Gulrajani et al.'s gan_toy.py",
            "simple GP on mu_GP (choose the measure with --penalty sgp-*); 3x512 ReLU-like "
            "LeakyReLU MLPs, Adam(0.5, 0.9) 1e-4, 5 critic steps, batch 256 as in gan_toy.py; "
