@@ -170,7 +170,7 @@ def _c4_metrics(run: _C4Run, seed: int) -> dict[str, float]:
 
 def _c4_run(ctx: RunContext) -> Measured:
     m = Measured()
-    first: dict[str, _C4Run] = {}
+    first: dict[str, tuple[_C4Run, float]] = {}  # the first seed's run and its grid MSE
     for key, _label, spec, pool in _C4_VARIANTS:
         per: dict[str, list[float]] = {}
         for seed in ctx.seeds:
@@ -178,7 +178,7 @@ def _c4_run(ctx: RunContext) -> Measured:
             got = _c4_metrics(run, seed)
             for name, value in got.items():
                 per.setdefault(name, []).append(value)
-            first.setdefault(key, run)
+            first.setdefault(key, (run, got["mse_dstar"]))
             ctx.say("C4", f"{key} seed {seed}: {run.seconds:.1f} s, "
                     f"mse_dstar {got['mse_dstar']:.4f}")
         for name, vals in per.items():
@@ -199,17 +199,17 @@ def _c4_run(ctx: RunContext) -> Measured:
     return m
 
 
-def _c4_figure(ctx: RunContext, runs: Mapping[str, _C4Run]) -> Path:
+def _c4_figure(ctx: RunContext, runs: Mapping[str, tuple[_C4Run, float]]) -> Path:
     num = 100
     xs, grid = _c4_grid(num)
+    d_star = c4_optimal_discriminator(grid)
     fig = Figure(figsize=(12, 7))
     levels = np.linspace(0, 1, 21)
     for i, (key, label, _spec, _pool) in enumerate(_C4_VARIANTS):
-        run = runs[key]
+        run, mse = runs[key]
         ax = fig.add_subplot(2, 3, i + 1)
         with torch.no_grad():
             d_grid = torch.sigmoid(run.net(grid))
-        mse = float((d_grid.double() - c4_optimal_discriminator(grid)).square().mean())
         ax.contourf(xs.numpy(), xs.numpy(), d_grid.reshape(num, num).numpy(), levels=levels,
                     cmap="coolwarm")
         if run.real.shape[0] <= _C4_POOL:
@@ -218,7 +218,7 @@ def _c4_figure(ctx: RunContext, runs: Mapping[str, _C4Run]) -> Path:
         ax.set(title=f"{label}: MSE {mse:.4f}", aspect="equal")
     ax = fig.add_subplot(2, 3, 6)
     cs = ax.contourf(xs.numpy(), xs.numpy(),
-                     c4_optimal_discriminator(grid).reshape(num, num).numpy(),
+                     d_star.reshape(num, num).numpy(),
                      levels=levels, cmap="coolwarm")
     ax.set(title="D* = p_r / (p_r + p_g) (004 Eq. 2)", aspect="equal")
     fig.colorbar(cs, ax=fig.axes, shrink=0.8)
