@@ -20,6 +20,7 @@ __all__ = [
     "InvalidWeightError",
     "SolverError",
     "UnknownSpecError",
+    "first_line",
 ]
 
 
@@ -73,3 +74,16 @@ class CheckSelectionError(GPSpecError, ValueError):
 class InvalidArgumentError(GPSpecError, ValueError, TypeError):
     """Another malformed argument to the conformance API (a seed that is not an int, a
     timeout that is not a positive number of seconds)."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of ``str(exc)``, at most ``limit`` characters ('' when it is empty).
+
+    Safe on hostile exceptions: a ``__str__`` that raises gives ``"<message unprintable>"``.
+    """
+    try:
+        text = str(exc).strip()
+    except Exception:  # a hostile __str__
+        return "<message unprintable>"
+    line = text.splitlines()[0].strip() if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."

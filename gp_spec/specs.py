@@ -9,7 +9,7 @@ own constant. ``spec.reference`` has the canonical conformance signature
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -19,10 +19,10 @@ from torch import Tensor
 
 from gp_spec import _validation as v
 from gp_spec import measures, penalties
-from gp_spec._types import Critic, Measure, PenaltyFn
+from gp_spec._types import Critic, Measure
 from gp_spec.errors import UnknownSpecError
 
-__all__ = ["SPECS", "Family", "Spec", "TermName", "get_spec"]
+__all__ = ["SPECS", "BoundPenalty", "Family", "Spec", "TermName", "get_spec"]
 
 Family = Literal["gradient", "difference_quotient", "transport", "max_gradient"]
 TermName = Literal["two_sided", "one_sided", "zero_centred"]
@@ -65,58 +65,69 @@ class Spec:
         """The per-sample term of a gradient penalty (None for the other families)."""
         return None if self.term_name is None else _TERMS[self.term_name]
 
-    def bind(self, weight: float | None = None) -> PenaltyFn:
+    def bind(self, weight: float | None = None) -> BoundPenalty:
         """A fresh implementation with the canonical signature and ``weight`` baked in.
 
-        For ``max-gradient`` every call of ``bind`` makes a new S_max buffer.
+        This is the one place where a spec's family becomes a penalty function. For
+        ``max-gradient`` every call of ``bind`` makes a new S_max buffer, held in
+        ``BoundPenalty.state``.
         """
         w = self.default_weight if weight is None else v.check_weight(weight)
-        return _bind(self, w)
+        state = penalties.MaxGradient(self.buffer_size) if self.family == "max_gradient" \
+            else None
+        return BoundPenalty(self, w, state)
 
     @property
-    def reference(self) -> PenaltyFn:
+    def reference(self) -> BoundPenalty:
         """The reference implementation at ``default_weight`` (canonical signature)."""
         return self.bind(None)
 
 
-def _bind(spec: Spec, weight: float) -> PenaltyFn:
-    if spec.family == "gradient":
-        term, measure = spec.term, spec.measure
-        if term is None or measure is None:
-            raise ValueError(f"spec {spec.name!r}: a gradient penalty needs a term and a measure")
+@dataclass(frozen=True, eq=False)
+class BoundPenalty:
+    """``spec``'s penalty at ``weight``: ``(critic, real, fake, generator=None) -> 0-dim``.
 
-        def gradient(
-            critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
-        ) -> Tensor:
+    Made by :meth:`Spec.bind`. It satisfies :class:`gp_spec.PenaltyFn` and also takes the
+    optional ``torch.Generator`` of the measure's random draws.
+
+    Attributes:
+      spec: the spec it implements.
+      weight: the weight baked in.
+      state: max-gradient's S_max buffer (002 App. E), updated by every call; None for the
+        other families, which keep no state between calls.
+    """
+
+    spec: Spec
+    weight: float
+    state: penalties.MaxGradient | None = None
+
+    def __post_init__(self) -> None:
+        # the name conformance messages and benchmark tables show for the reference
+        name = f"reference[{self.spec.name}, weight={self.weight:g}]"
+        object.__setattr__(self, "__name__", name)
+        object.__setattr__(self, "__qualname__", name)
+
+    def __call__(
+        self, critic: Critic, real: Tensor, fake: Tensor,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        spec, w = self.spec, self.weight
+        if spec.family == "gradient":
+            term, measure = spec.term, spec.measure
+            if term is None or measure is None:
+                raise ValueError(
+                    f"spec {spec.name!r}: a gradient penalty needs a term and a measure"
+                )
             return penalties.gradient_penalty(
-                term, critic, real, fake, weight=weight, measure=measure, generator=generator
+                term, critic, real, fake, weight=w, measure=measure, generator=generator
             )
-
-        fn: Callable[..., Tensor] = gradient
-    elif spec.family == "difference_quotient":
-        cost = spec.cost
-
-        def quotient(critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
-            return penalties.difference_quotient(critic, real, fake, weight=weight, cost=cost)
-
-        fn = quotient
-    elif spec.family == "transport":
-
-        def transport(critic: Critic, real: Tensor, fake: Tensor) -> Tensor:
-            return penalties.transport(critic, real, fake, weight=weight)
-
-        fn = transport
-    else:
-        state = penalties.MaxGradient(spec.buffer_size)
-
-        def max_gradient(
-            critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator | None = None
-        ) -> Tensor:
-            return state(critic, real, fake, weight=weight, generator=generator)
-
-        fn = max_gradient
-    fn.__name__ = fn.__qualname__ = f"reference[{spec.name}, weight={weight:g}]"
-    return fn
+        if spec.family == "difference_quotient":
+            return penalties.difference_quotient(critic, real, fake, weight=w, cost=spec.cost)
+        if spec.family == "transport":
+            return penalties.transport(critic, real, fake, weight=w)
+        if self.state is None:
+            raise ValueError(f"spec {spec.name!r}: max-gradient needs its S_max state")
+        return self.state(critic, real, fake, weight=w, generator=generator)
 
 
 _W = penalties.DEFAULT_WEIGHT
