@@ -63,9 +63,9 @@ def conform(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job end to end: conform the shipped example (passes) and a buggy one (fails)."""
     _install(session, "test")
-    session.run("gp-spec", "conform", "examples/penalties.py:wgan_gp", "--spec", "wgan-gp")
+    session.run("gp-spec", "conform", "gp_spec.examples.penalties:wgan_gp", "--spec", "wgan-gp")
     session.run(
-        "gp-spec", "conform", "examples/penalties.py:buggy_wgan_gp", "--spec", "wgan-gp",
+        "gp-spec", "conform", "gp_spec.examples.penalties:buggy_wgan_gp", "--spec", "wgan-gp",
         success_codes=[1],
     )
 

@@ -4,8 +4,8 @@
 ``buggy_wgan_gp`` has two classic bugs: the gradient norm is taken per channel/row
 (``grad.norm(2, dim=1)``) and one interpolation weight is drawn for the whole batch.
 
-    gp-spec conform examples/penalties.py:wgan_gp --spec wgan-gp        # exit 0
-    gp-spec conform examples/penalties.py:buggy_wgan_gp --spec wgan-gp  # exit 1
+    gp-spec conform gp_spec.examples.penalties:wgan_gp --spec wgan-gp        # exit 0
+    gp-spec conform gp_spec.examples.penalties:buggy_wgan_gp --spec wgan-gp  # exit 1
 """
 
 from __future__ import annotations
