@@ -66,7 +66,7 @@ class Progress:
         if self.total:
             frac = min(self.done / self.total, 1.0)
             if self.tty:
-                filled = int(round(frac * _WIDTH))
+                filled = round(frac * _WIDTH)
                 parts.append("[" + "#" * filled + "." * (_WIDTH - filled) + "]")
             parts.append(f"{self.done}/{self.total}")
             eta = elapsed / self.done * (self.total - self.done) if self.done else None

@@ -27,7 +27,8 @@ def wgan_gp(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         scores, x_hat, grad_outputs=torch.ones_like(scores), create_graph=True
     )
     norm = grad.flatten(1).norm(2, dim=1)
-    return LAMBDA * ((norm - 1) ** 2).mean()
+    penalty: Tensor = LAMBDA * ((norm - 1) ** 2).mean()
+    return penalty
 
 
 def buggy_wgan_gp(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
@@ -39,4 +40,5 @@ def buggy_wgan_gp(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         scores, x_hat, grad_outputs=torch.ones_like(scores), create_graph=True
     )
     norm = grad.norm(2, dim=1)
-    return LAMBDA * ((norm - 1) ** 2).mean()
+    penalty: Tensor = LAMBDA * ((norm - 1) ** 2).mean()
+    return penalty
