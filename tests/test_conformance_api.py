@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import gp_spec
+from gp_spec.examples import penalties as examples
 from gp_spec.conformance import (
     CATALOGUE,
     SUITE_FALSE_POSITIVE_RATE,
@@ -24,9 +25,7 @@ from gp_spec.conformance import (
 from gp_spec.conformance import cli as conform_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = str(ROOT / "examples" / "penalties.py")
-sys.path.insert(0, str(ROOT / "examples"))
-import penalties as examples  # noqa: E402
+EXAMPLE = str(ROOT / "gp_spec" / "examples" / "penalties.py")
 
 
 def test_every_spec_has_checks_and_the_catalogue_ids_are_unique() -> None:
