@@ -12,7 +12,7 @@ __all__ = ["catalogue_markdown", "configure", "run"]
 
 def catalogue_markdown() -> str:
     """The catalogue as a markdown table: clause, what it enforces, specs, source, FPR."""
-    from gp_spec.conformance import CATALOGUE, statistical_rate
+    from gp_spec.conformance.checks import CATALOGUE, statistical_rate
     from gp_spec.specs import SPECS
 
     lines = [
@@ -38,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gp_spec.conformance import checks_for
+    from gp_spec.conformance.checks import checks_for
     from gp_spec.specs import SPECS
 
     if args.markdown:

@@ -39,6 +39,7 @@ def _load(name: str, module: str) -> object | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gp-spec`` console script."""
+    console = argv is None
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
         prog="gp-spec", description="The executable specification of GAN gradient penalties."
@@ -57,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    result: int = modules[args.command].run(args)
+    mod = modules[args.command]
+    if args.command == "conform":  # the console script: the verdict's exit code, always
+        code: int = mod.run(args, exit_hard=console)
+        return code
+    result: int = mod.run(args)
     return result
 
 

@@ -1,0 +1,181 @@
+"""The input domain (SPEC §6): which inputs the implementation is written for.
+
+Real code is written for its own data: images only, vectors only, a fixed batch size, a
+critic returning ``(N, 1)``, a dict or a tuple, a fake batch that still carries the
+generator's graph. :func:`detect_domain` probes the implementation once per candidate and
+chooses the first that runs *and* calls the critic on inputs of that domain's shape (code
+whose ``(N, 1, 1, 1)`` alpha broadcasts vectors into ``(N, 1, N, d)`` is written for images,
+so the search moves on to images rather than failing it on vectors). It then probes every
+other candidate event shape with the chosen conventions: the shapes it also runs on, one per
+rank, make the probe family's event shapes.
+
+Candidates, in order: vectors ``(3,)``, ``(2,)``; images ``(C, H, W)`` with C in 3 and 1 at
+8, 32, 28, 64 and 16 pixels; sequences ``(2, 16)``, ``(1, 16)``. Critic outputs ``(N,)`` then
+``(N, 1)``; the critic's result as a tensor, a dict (any key reads the scores, e.g.
+StudioGAN's ``"adv_output"``) or a tuple ``(scores, ...)``; the fake batch as data, then as a
+generator's output (a non-leaf that requires grad). When nothing runs at the probe's batch
+size and the errors name another size (``size of tensor a (64)``, ``shape '[64, 3, 32,
+32]'``), that size is tried as a fixed batch size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from gp_spec.conformance._context import (
+    CheckContext,
+    CheckFailed,
+    Container,
+    Domain,
+    ImplementationError,
+)
+from gp_spec.conformance.checks._critics import Linear
+
+__all__ = ["EVENT_CANDIDATES", "DomainSearch", "detect_domain"]
+
+EVENT_CANDIDATES: tuple[tuple[int, ...], ...] = (
+    (3,), (2,),
+    (3, 8, 8), (1, 8, 8), (3, 32, 32), (1, 32, 32), (1, 28, 28), (3, 28, 28),
+    (3, 64, 64), (1, 64, 64), (3, 16, 16), (1, 16, 16),
+    (2, 16), (1, 16),
+)
+CONTAINERS: tuple[Container, ...] = (None, ("dict", None), ("tuple", 0))
+PROBE_N = 6
+_SIZE = re.compile(r"(?:size of tensor [ab] \((\d+)\))|(?:shape '\[(\d+)[,\]])|"
+                   r"(?:expand[^0-9]*\[(\d+)[,\]])")
+
+
+@dataclass(frozen=True)
+class DomainSearch:
+    """The outcome of detection: the domain, or None, and every candidate tried with why it
+    was rejected (for the report's lead message)."""
+
+    domain: Domain | None
+    tried: tuple[tuple[str, str], ...]
+
+    def reasons(self, limit: int = 6) -> str:
+        return "; ".join(f"{what}: {why}" for what, why in self.tried[:limit])
+
+
+@dataclass(frozen=True)
+class _Config:
+    event: tuple[int, ...]
+    output: Literal["n", "n1"]
+    container: Container
+    fake_grad: bool
+    batch_size: int | None
+
+    def domain(self, how: str) -> Domain:
+        return Domain(self.event, self.output, self.batch_size, (self.event,), (self.output,),
+                      how, self.container, self.fake_grad)
+
+    def describe(self) -> str:
+        shape = ", ".join(map(str, self.event))
+        out = "(N,)" if self.output == "n" else "(N, 1)"
+        cont = "" if self.container is None else f", critic returns a {self.container[0]}"
+        fake = ", fake from a generator" if self.fake_grad else ""
+        n = "" if self.batch_size is None else f", N = {self.batch_size}"
+        return f"(N, {shape}) with critic output {out}{cont}{fake}{n}"
+
+
+Probe = Callable[[Domain], str | None]
+
+
+def make_probe(base: CheckContext) -> Probe:
+    """``probe(domain)``: None if the implementation runs in ``domain`` (one call on a linear
+    critic), else the reason it does not."""
+
+    def probe(domain: Domain) -> str | None:
+        ctx = replace(base, domain=domain, check_id="domain-probe")
+        n = domain.batch_size or PROBE_N
+        event = domain.event_shape
+        real = ctx.randn(n, *event, salt=f"r{event}")
+        fake = ctx.randn(n, *event, salt=f"f{event}") + 0.5
+        a = ctx.randn(*event, salt=f"a{event}")
+        try:
+            ctx.call(Linear(a / a.norm() * 1.5).to(ctx.device), real, fake)
+        except ImplementationError as exc:
+            return str(exc)
+        except CheckFailed as exc:
+            if exc.cause == "critic.input-shape":
+                text = str(exc)
+                return text[text.find("the critic was called"):].split(" [")[0]
+            return None  # it ran; the checks will judge what it did
+        return None
+
+    return probe
+
+
+def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
+                  batch_size: int | None, critic_output: str,
+                  container: Container | None = None) -> DomainSearch:
+    """Find the domain (see the module docstring)."""
+    events = (event_shape,) if event_shape is not None else EVENT_CANDIDATES
+    outputs: tuple[Literal["n", "n1"], ...] = ("n", "n1") if critic_output == "auto" \
+        else ((critic_output,) if critic_output in ("n", "n1") else ("n",))  # type: ignore[assignment]
+    containers = CONTAINERS if container is None else (container,)
+    tried: list[tuple[str, str]] = []
+    found = _first(probe, events, outputs, containers, batch_size, tried)
+    if found is None and batch_size is None:
+        for n in _sizes_named([why for _, why in tried]):
+            found = _first(probe, events, outputs, containers, n, tried)
+            if found is not None:
+                break
+    if found is None:
+        return DomainSearch(None, tuple(tried))
+    how = "declared" if event_shape is not None else "detected (the first candidate that runs)"
+    if found.batch_size is not None and batch_size is None:
+        how += f"; the batch size {found.batch_size} was read off its errors (hard-coded?)"
+    shapes = [found.event]
+    ranks = {len(found.event)}
+    if event_shape is None:
+        for ev in EVENT_CANDIDATES:
+            if len(ev) in ranks:
+                continue
+            if probe(replace(found, event=ev).domain(how)) is None:
+                shapes.append(ev)
+                ranks.add(len(ev))
+    outs: list[Literal["n", "n1"]] = [found.output]
+    other: Literal["n", "n1"] = "n1" if found.output == "n" else "n"
+    if critic_output == "auto" and probe(replace(found, output=other).domain(how)) is None:
+        outs.append(other)
+    dom = found.domain(how)
+    dom = replace(dom, shapes=tuple(shapes), outputs=tuple(sorted(outs)))
+    return DomainSearch(dom, tuple(tried))
+
+
+def _first(probe: Probe, events: Iterable[tuple[int, ...]],
+           outputs: tuple[Literal["n", "n1"], ...], containers: tuple[Container, ...],
+           batch_size: int | None, tried: list[tuple[str, str]]) -> _Config | None:
+    for ev in events:
+        for cont in containers:
+            for out in outputs:
+                for fake_grad in (False, True):
+                    cfg = _Config(ev, out, cont, fake_grad, batch_size)
+                    why = probe(cfg.domain("probe"))
+                    if why is None:
+                        return cfg
+                    tried.append((cfg.describe(), why))
+                    if not _worth_more(why):
+                        break  # the same failure whatever the fake batch carries
+    return None
+
+
+def _worth_more(why: str) -> bool:
+    """Whether an error suggests trying a fake batch that requires grad."""
+    return "does not require grad" in why or "does not have a grad_fn" in why
+
+
+def _sizes_named(reasons: list[str]) -> list[int]:
+    """Batch sizes that errors name (``size of tensor a (64)``), most frequent first."""
+    counts: dict[int, int] = {}
+    for text in reasons:
+        for m in _SIZE.finditer(text):
+            k = int(next(g for g in m.groups() if g))
+            if k not in (1, 2, 3, PROBE_N) and k <= 4096:
+                counts[k] = counts.get(k, 0) + 1
+    return sorted(counts, key=lambda k: -counts[k])[:2]
+
