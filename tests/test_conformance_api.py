@@ -67,7 +67,19 @@ def test_report_of_the_buggy_example_names_the_bugs() -> None:
     assert "wgan-gp.norm.all-event-dims" in failed
     assert "wgan-gp.measure.alpha-per-sample" in failed
     first = report.failures[0]
-    assert "but should be" in first.message and first.repro.startswith("gp_spec.conformance")
+    assert "but should be" in first.message
+    assert first.repro.startswith('python -c "from gp_spec.conformance import check')
+
+
+def test_a_repro_line_runs_as_printed_and_reproduces_the_failure() -> None:
+    report = check(examples.buggy_wgan_gp, "wgan-gp", weight=10.0)
+    first = report.failures[0]
+    assert first.repro.startswith("python -c ")
+    code = first.repro[len('python -c "'):-1]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert f"FAIL  {first.id}" in proc.stdout and "NOT CONFORMANT" in proc.stdout
 
 
 def test_same_seed_same_verdict_and_values() -> None:
@@ -168,4 +180,4 @@ def test_parametrize_ids_are_check_ids() -> None:
         warnings.simplefilter("error")
         mark = parametrize_with_checks([(examples.wgan_gp, "wgan-gp")])
     ids = [p.id for p in mark.args[1]]
-    assert "wgan-gp.norm.all-event-dims" in ids
+    assert "wgan_gp:wgan-gp.norm.all-event-dims" in ids  # the implementation, then the check

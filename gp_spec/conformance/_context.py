@@ -396,14 +396,6 @@ class CheckContext:
                 "dimensions (e.g. alpha of shape (N, 1, 1, 1) times (N, d) gives (N, 1, N, d))",
                 cause="critic.input-shape",
             )
-        if view.modes and before.training and not all(view.modes):
-            raise CheckFailed(
-                f"{self.label}: the critic was called in eval mode during the penalty, but "
-                "should be called in the mode it was handed over in (training) [SPEC §3 "
-                "(the penalty of the critic being trained)]. With Dropout or BatchNorm the "
-                "value then differs from what training computes: do not call critic.eval()",
-                cause="critic.mode",
-            )
         changed = _critic_changes(before, _critic_state(view.inner))
         if changed:
             raise CheckFailed(
@@ -411,6 +403,14 @@ class CheckContext:
                 "unchanged [SPEC §3 (a penalty is a pure function of the critic)]. Do not "
                 "modify the critic's parameters, buffers, requires_grad or train/eval mode",
                 cause="critic.changed",
+            )
+        if view.modes and before.training and not all(view.modes):
+            raise CheckFailed(
+                f"{self.label}: the critic was called in eval mode during the penalty, but "
+                "should be called in the mode it was handed over in (training) [SPEC §3 "
+                "(the penalty of the critic being trained)]. With Dropout or BatchNorm the "
+                "value then differs from what training computes: do not call critic.eval()",
+                cause="critic.mode",
             )
 
     # -- comparing -------------------------------------------------------------------------

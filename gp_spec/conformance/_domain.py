@@ -32,6 +32,7 @@ from gp_spec.conformance._context import (
     Domain,
     ImplementationError,
 )
+from gp_spec.conformance._sandbox import global_state, restore_state
 from gp_spec.conformance.checks._critics import Linear
 
 __all__ = ["EVENT_CANDIDATES", "DomainSearch", "detect_domain"]
@@ -56,8 +57,15 @@ class DomainSearch:
     domain: Domain | None
     tried: tuple[tuple[str, str], ...]
 
-    def reasons(self, limit: int = 6) -> str:
-        return "; ".join(f"{what}: {why}" for what, why in self.tried[:limit])
+    def reasons(self, limit: int = 3) -> str:
+        """Why the candidates were rejected, one line: a reason shared by every candidate
+        is given once."""
+        whys = list(dict.fromkeys(why for _, why in self.tried))
+        if len(whys) == 1:
+            return f"every candidate ({len(self.tried)} tried): {whys[0]}"
+        parts = [f"{what}: {why}" for what, why in self.tried[:limit]]
+        more = len(self.tried) - limit
+        return "; ".join(parts) + (f"; and {more} more candidates" if more > 0 else "")
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,13 @@ def make_probe(base: CheckContext) -> Probe:
     critic), else the reason it does not."""
 
     def probe(domain: Domain) -> str | None:
+        state = global_state()
+        try:
+            return _probe(domain)
+        finally:
+            restore_state(state)  # what one probe's call changed must not reach the next
+
+    def _probe(domain: Domain) -> str | None:
         ctx = replace(base, domain=domain, check_id="domain-probe")
         n = domain.batch_size or PROBE_N
         event = domain.event_shape

@@ -10,7 +10,6 @@ of them hung).
 from __future__ import annotations
 
 import fnmatch
-import math
 import os
 import platform
 import sys
@@ -154,8 +153,13 @@ class Run:
         state = self.plan.state
         if p.context is None:
             search = self.plan.search
-            return self._result(p, "error", "no input domain runs: " + search.reasons(4),
-                                None, start, cause="domain")
+            if state.hung_in is not None:
+                return self._result(p, "error", (
+                    f"{self.plan.label}: not run: the implementation hung while gp-spec probed "
+                    f"its input domain (no result after {state.timeout:g} s (timeout)): it "
+                    "hangs or is far too slow"), None, start, cause="hang")
+            return self._result(p, "error", f"{self.plan.label}: no input domain runs: "
+                                + search.reasons(), None, start, cause="domain")
         if state.hung_in is not None:
             return self._result(p, "error", (
                 f"{p.context.label}: not run, because the implementation hung in "
@@ -328,7 +332,7 @@ def plan_options(impl: Any, opts: Options) -> Plan:
     base = CheckContext(caller, label, sp, opts.weight, opts.device, opts.seed, "",
                         Domain(opts.event_shape or (3,)), num_classes=num_classes,
                         state=state)
-    search = _detect(base, opts, conv.name)
+    search = _detect(base, opts)
     planned = tuple(
         PlannedCheck(
             cid, c,
@@ -341,7 +345,7 @@ def plan_options(impl: Any, opts: Options) -> Plan:
     return Plan(opts, label, caller, search, planned, state)
 
 
-def _detect(base: CheckContext, opts: Options, convention: str) -> DomainSearch:
+def _detect(base: CheckContext, opts: Options) -> DomainSearch:
     """Domain detection, sandboxed like a check (RNGs, global state, streams, time limit)."""
     warm_up(opts.device)
     outer, streams = global_state(), (sys.stdout, sys.stderr)
@@ -354,12 +358,11 @@ def _detect(base: CheckContext, opts: Options, convention: str) -> DomainSearch:
                 critic_output=opts.critic_output), opts.timeout, base.state)
     except CheckTimeout:
         base.state.hung_in, base.state.timeout = "the domain probes", opts.timeout
-        return DomainSearch(None, (("every candidate", f"no result after {opts.timeout:g} s "
-                                    "(timeout)"),))
+        return DomainSearch(None, (("the first candidate", f"no result after "
+                                    f"{opts.timeout:g} s (timeout)"),))
     finally:
         restore_state(outer)
         restore_streams(*streams)
-        del convention
 
 
 def check(
@@ -471,5 +474,3 @@ def _target(impl: Any) -> str | None:
         return None
     return f"{mod}:{name}"
 
-
-_ = math

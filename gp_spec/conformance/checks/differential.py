@@ -236,8 +236,9 @@ def _differential(ctx: CheckContext) -> Outcome:
     tests = 1 + int(random_measure)
     p_min = 1.0
     warn = ""
+    pair = _exact_batch(ctx, n, event, "dd") or _single_point(ctx, n, event, "dd", 1.0)
+    ctx.value(_net(ctx, event, "drop-plain"), *pair)  # an error here is the implementation's
     try:
-        pair = _exact_batch(ctx, n, event, "dd") or _single_point(ctx, n, event, "dd", 1.0)
         net = _net(ctx, event, "drop", dropout=0.3)
         p, note = _ks(ctx, "a Dropout critic in training mode", net, *pair, tests)
         p_min, done = min(p_min, p), [*done, note]
@@ -271,6 +272,7 @@ def _batch_statistics(ctx: CheckContext) -> Outcome:
         raise CheckSkipped("the measure is random on every batch: no exact comparison")
     if ctx.domain.batch_size == 1:
         raise CheckSkipped("batch statistics need a batch of at least 2")
+    ctx.value(_net(ctx, ctx.event, "bn-plain"), *pair)  # an error here is the implementation's
     net = _net(ctx, ctx.event, "bn", batchnorm=True)
     try:
         got = ctx.value(net, *pair)
