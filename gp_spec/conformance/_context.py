@@ -93,7 +93,8 @@ class Outcome:
 
 Container = tuple[Literal["dict", "tuple"], Any] | None
 """How the critic's scores are wrapped: None (a tensor), ``("dict", key)`` (a dict; key None:
-any key reads the scores) or ``("tuple", index)``."""
+any key reads the scores) or ``("tuple", length)`` (the scores in every slot, so that
+``out[0]``, ``out[-1]`` and ``score, *_ = out`` all read them)."""
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,7 @@ class CriticView(nn.Module):
         kind, key = self.container
         if kind == "dict":
             return _AnyKey(out) if key is None else {key: out}
-        slots: list[Any] = [out.detach()] * (int(key) + 1)
-        slots[int(key)] = out
-        return tuple(slots)
+        return tuple([out] * max(int(key), 1))  # the scores in every slot: [0] or [-1]
 
     @property
     def device(self) -> torch.device:

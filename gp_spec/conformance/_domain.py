@@ -9,8 +9,10 @@ so the search moves on to images rather than failing it on vectors). It then pro
 other candidate event shape with the chosen conventions: the shapes it also runs on, one per
 rank, make the probe family's event shapes.
 
-Candidates, in order: vectors ``(3,)``, ``(2,)``; images ``(C, H, W)`` with C in 3 and 1 at
-8, 32, 28, 64 and 16 pixels; sequences ``(2, 16)``, ``(1, 16)``. Critic outputs ``(N,)`` then
+Candidates, in order: small ones first (vectors ``(3,)``, images ``(3, 8, 8)`` and
+``(1, 8, 8)``, sequences ``(3, 16)``, then ``(2,)`` and ``(1, 16)``), then the image sizes
+public code hard-codes (3 x 32 x 32, 1 x 28 x 28, 1 x 32 x 32, 3 x 64 x 64, ..., 3 x 128 x 128),
+three channels before one. Critic outputs ``(N,)`` then
 ``(N, 1)``; the critic's result as a tensor, a dict (any key reads the scores, e.g.
 StudioGAN's ``"adv_output"``) or a tuple ``(scores, ...)``; the fake batch as data, then as a
 generator's output (a non-leaf that requires grad). When nothing runs at the probe's batch
@@ -38,12 +40,11 @@ from gp_spec.conformance.checks._critics import Linear
 __all__ = ["EVENT_CANDIDATES", "DomainSearch", "detect_domain"]
 
 EVENT_CANDIDATES: tuple[tuple[int, ...], ...] = (
-    (3,), (2,),
-    (3, 8, 8), (1, 8, 8), (3, 32, 32), (1, 32, 32), (1, 28, 28), (3, 28, 28),
-    (3, 64, 64), (1, 64, 64), (3, 16, 16), (1, 16, 16),
-    (2, 16), (1, 16),
+    (3,), (3, 8, 8), (1, 8, 8), (3, 16), (2,), (1, 16),
+    (3, 32, 32), (1, 28, 28), (1, 32, 32), (3, 64, 64), (1, 64, 64), (3, 28, 28),
+    (3, 16, 16), (1, 16, 16), (3, 48, 48), (3, 128, 128),
 )
-CONTAINERS: tuple[Container, ...] = (None, ("dict", None), ("tuple", 0))
+CONTAINERS: tuple[Container, ...] = (None, ("dict", None), ("tuple", 2))
 PROBE_N = 6
 _SIZE = re.compile(r"(?:size of tensor [ab] \((\d+)\))|(?:shape '\[(\d+)[,\]])|"
                    r"(?:expand[^0-9]*\[(\d+)[,\]])")
@@ -166,7 +167,9 @@ def _first(probe: Probe, events: Iterable[tuple[int, ...]],
            outputs: tuple[Literal["n", "n1"], ...], containers: tuple[Container, ...],
            batch_size: int | None, tried: list[tuple[str, str]]) -> _Config | None:
     for ev in events:
-        for cont in containers:
+        queue = list(containers)
+        while queue:
+            cont = queue.pop(0)
             for out in outputs:
                 for fake_grad in (False, True):
                     cfg = _Config(ev, out, cont, fake_grad, batch_size)
@@ -174,9 +177,23 @@ def _first(probe: Probe, events: Iterable[tuple[int, ...]],
                     if why is None:
                         return cfg
                     tried.append((cfg.describe(), why))
+                    length = _unpacked(why)
+                    if cont is not None and cont[0] == "tuple" and length \
+                            and ("tuple", length) not in queue and length != cont[1]:
+                        queue.insert(0, ("tuple", length))  # the length the error names
                     if not _worth_more(why):
                         break  # the same failure whatever the fake batch carries
     return None
+
+
+_UNPACK = re.compile(r"values to unpack \(expected (\d+)")
+
+
+def _unpacked(why: str) -> int | None:
+    """The tuple length an unpacking error asks for (``too many values to unpack
+    (expected 4)``)."""
+    m = _UNPACK.search(why)
+    return int(m.group(1)) if m and 1 < int(m.group(1)) <= 16 else None
 
 
 def _worth_more(why: str) -> bool:

@@ -51,7 +51,7 @@ from gp_spec.errors import AdapterError, NotCallableError
 __all__ = ["ADAPTERS", "Convention", "adapt", "infer_convention"]
 
 ROLES = ("critic", "real", "fake", "device", "labels", "pred", "input", "batch_size",
-         "weight")
+         "weight", "side")
 """What gp-spec can pass for an argument."""
 
 ADAPTERS: dict[str, tuple[str, ...]] = {
@@ -80,7 +80,9 @@ _REAL = {"real", "x", "input", "data", "x_real", "images", "samples", "real_x", 
 _FAKE = {"fake", "y", "x_fake", "g_out", "gen", "generated", "fakes", "g_z", "x_gen"}
 _DEVICE = {"device", "gpu", "dev", "cuda", "gpu_id", "use_cuda"}
 _LABELS = {"labels", "label", "y_real", "c", "cls", "classes", "targets", "target", "cond",
-           "condition", "real_c", "class_labels", "real_labels", "y_label"}
+           "condition", "real_c", "class_labels", "real_labels", "y_label", "input_att",
+           "att", "attr", "attrs", "attributes"}
+_SIDE = {"dim", "img_size", "image_size", "side", "size", "resolution", "img_dim"}
 _BATCH = {"batch_size", "bs", "batchsize", "batch", "n_samples", "num_samples", "nbatch"}
 _WEIGHT = {"weight", "lambda_", "lambd", "lam", "lambda_gp", "gp_weight", "gp_lambda", "lda",
            "gamma", "reg_param", "penalty_weight", "gp_scale", "coef", "lambda_term",
@@ -96,6 +98,8 @@ def _role(name: str, *, pred_seen: bool) -> str | None:
         return "device"
     if n in _BATCH:
         return "batch_size"
+    if n in _SIDE:
+        return "side"
     if n in _WEIGHT:
         return "weight"
     if n in _LABELS or "label" in n:
@@ -178,6 +182,8 @@ class Caller:
                 out = labels
             elif role == "batch_size":
                 out = real.shape[0]
+            elif role == "side":  # the image side of code written for square images
+                out = real.shape[-1]
             elif role == "device":
                 out = _device_value(real.device, conv.device_style)
             elif role in ("pred", "input"):

@@ -87,7 +87,8 @@ class RandomNet(nn.Module):
     """A random nonlinear critic on ``(N, *event)`` with a quadratic ``k/2 <u, x>^2`` on top.
 
     Vectors: ``Linear -> tanh -> [Dropout | BatchNorm1d] -> Linear -> LeakyReLU -> Linear``.
-    Images ``(C, H, W)`` and sequences ``(C, L)``: one 3-wide convolution, tanh,
+    Images ``(C, H, W)`` and sequences ``(C, L)``: an average pool down to at most 8 x 8
+    pixels (16 positions), one 3-wide convolution, tanh,
     [Dropout | BatchNorm], a mean over positions, then a linear layer. ``k`` spreads the
     per-sample input-gradient norms over ``[~0, ~k * 3]`` for standard-normal inputs.
 
@@ -132,6 +133,11 @@ class RandomNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = x if self.pool else x.flatten(1)
+        if self.pool and h.ndim == 4 and max(h.shape[2:]) > 8:  # keep large images cheap
+            h = torch.nn.functional.adaptive_avg_pool2d(h, (min(h.shape[2], 8),
+                                                            min(h.shape[3], 8)))
+        elif self.pool and h.ndim == 3 and h.shape[2] > 16:
+            h = torch.nn.functional.adaptive_avg_pool1d(h, 16)
         h = self.norm(torch.tanh(self.body(h)))
         if self.pool:
             h = h.flatten(2).mean(2)

@@ -171,6 +171,7 @@ def _reference_draws(ctx: CheckContext, net: nn.Module, real: Tensor, fake: Tens
     critics: Dropout masks and alphas are drawn per row); else ``draws`` calls."""
     spec = ctx.spec
     n = real.shape[0]
+    draws = max(64, min(draws, (1 << 18) // max(real.numel(), 1)))  # bound the memory
     law = law_for(spec.measure)
     if spec.family == "gradient" and law is not None and spec.term is not None:
         rep = (draws,) + (1,) * (real.ndim - 1)
