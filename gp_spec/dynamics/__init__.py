@@ -33,8 +33,8 @@ dynamics holds exact laws *of* the core's measures, under names that say so:
   ``E_mu[h] = sum masses * h``, not the core's ``Points``, whose points are detached and whose
   weights estimate by a mean.
 
-``tests/test_dynamics.py`` checks every closed-form law against Monte Carlo draws of the
-core's ``measure.sample``.
+``tests/test_dynamics.py`` checks every closed-form second moment against Monte Carlo draws
+of the core's own ``measure.sample``.
 """
 
 from __future__ import annotations
