@@ -26,10 +26,17 @@ adapter                  the implementation's convention
 ``input-pred``           ``fn(x, pred)`` (lucidrains' ``gradient_penalty(images, output)``)
 ``method:NAME``          an object whose method ``NAME`` is the penalty (its own signature
                          inferred as above)
+``owner:ATTR``           a bound method of an object (a trainer) that reads its critic from
+                         ``self.ATTR``: gp-spec puts its critic there for each call and puts
+                         the original back (inferred for ``self.D``, ``self.netD``,
+                         ``self.discriminator``, ``self.critic``, ``self.adversary``, ...)
 ``...+mean``             any of the above whose result is one value per sample, reduced
                          with ``.mean()`` (GAN_stability's ``compute_grad2``:
                          ``pred-input+mean``)
 =======================  ================================================================
+
+A bound method of the critic itself (``my_critic.calc_gradient_penalty``, ctgan, mimicry) is
+called unbound with gp-spec's critic as ``self``.
 
 The critic's *output* convention (``(N,)``, ``(N, 1)``, a dict such as StudioGAN's
 ``{"adv_output": ...}``, a tuple) is part of the input domain, detected like the event
@@ -77,9 +84,9 @@ _INPUT = {"x_in", "x", "images", "image", "img", "imgs", "input", "inputs", "rea
           "real_samples", "fake_img", "fake_images", "x_fake"}
 _REAL = {"real", "x", "input", "data", "x_real", "images", "samples", "real_x", "inputs",
          "img", "imgs", "image"}
-_FAKE = {"fake", "y", "x_fake", "g_out", "gen", "generated", "fakes", "g_z", "x_gen"}
+_FAKE = {"fake", "x_fake", "g_out", "gen", "generated", "fakes", "g_z", "x_gen"}
 _DEVICE = {"device", "gpu", "dev", "cuda", "gpu_id", "use_cuda"}
-_LABELS = {"labels", "label", "y_real", "c", "cls", "classes", "targets", "target", "cond",
+_LABELS = {"labels", "label", "y", "y_real", "c", "cls", "classes", "targets", "target", "cond",
            "condition", "real_c", "class_labels", "real_labels", "y_label", "input_att",
            "att", "attr", "attrs", "attributes"}
 _SIDE = {"dim", "img_size", "image_size", "side", "size", "resolution", "img_dim"}
@@ -90,8 +97,9 @@ _WEIGHT = {"weight", "lambda_", "lambd", "lam", "lambda_gp", "gp_weight", "gp_la
 
 
 def _role(name: str, *, pred_seen: bool) -> str | None:
-    """The role a parameter name announces, or None."""
-    n = name.lower()
+    """The role a parameter name announces, or None (``y`` is read as labels, as in
+    conditional GAN code; ``x_`` as ``x``)."""
+    n = name.lower().strip("_")
     if n in _PRED or "pred" in n or "logit" in n:
         return "pred"
     if n in _DEVICE:
@@ -163,6 +171,8 @@ class Caller:
     pred_on: str = "real"
     weight: float = 1.0
     target: Any = field(default=None, compare=False)
+    owner: Any = field(default=None, compare=False)
+    owner_attr: str | None = None
 
     def __call__(self, critic: nn.Module, real: Tensor, fake: Tensor,
                  labels: Tensor | None) -> Any:
@@ -197,9 +207,19 @@ class Caller:
             box[role] = out
             return out
 
-        args = [value(r) for r in conv.positional]
-        kwargs = {k: value(r) for k, r in conv.keywords}
-        result = self.fn(*args, **kwargs)
+        if self.owner_attr is not None:  # a trainer's method: its critic is ours, for now
+            saved = getattr(self.owner, self.owner_attr)
+            setattr(self.owner, self.owner_attr, critic)
+            try:
+                args = [value(r) for r in conv.positional]
+                kwargs = {k: value(r) for k, r in conv.keywords}
+                result = self.fn(*args, **kwargs)
+            finally:
+                setattr(self.owner, self.owner_attr, saved)
+        else:
+            args = [value(r) for r in conv.positional]
+            kwargs = {k: value(r) for k, r in conv.keywords}
+            result = self.fn(*args, **kwargs)
         if conv.mean and isinstance(result, Tensor) and result.ndim >= 1:
             result = result.mean()
         return result
@@ -226,7 +246,8 @@ def _device_style(name: str) -> str:
     return "gpu" if n in ("gpu", "gpu_id") else "bool" if n in ("cuda", "use_cuda") else "device"
 
 
-def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False) -> Convention:
+def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False,
+                     owner_critic: bool = False) -> Convention:
     """The convention of ``fn`` from its parameter names (see the module docstring).
 
     Args:
@@ -234,6 +255,7 @@ def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False) ->
       needs: the data roles the spec needs (``{"real", "fake"}``, ``{"real"}`` for R1, ...).
       labels: labels are available (``num_classes`` was given): an optional labels
         parameter is filled.
+      owner_critic: the critic reaches the method through its object (``owner:ATTR``).
 
     Raises:
       AdapterError: a required parameter whose role cannot be told, or a signature that
@@ -292,7 +314,7 @@ def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False) ->
                   if _role(p.name, pred_seen=pred_seen) == "device"), "device")
     conv = Convention("inferred", conv_roles, tuple(kw_roles),
                       how=f"inferred from the signature {sig_text}", device_style=style)
-    _check_fit(conv, needs, sig_text)
+    _check_fit(conv, needs, sig_text, owner_critic)
     return _named(conv)
 
 
@@ -304,7 +326,8 @@ def _named(conv: Convention) -> Convention:
     return conv
 
 
-def _check_fit(conv: Convention, needs: frozenset[str], sig_text: str) -> None:
+def _check_fit(conv: Convention, needs: frozenset[str], sig_text: str,
+               owner_critic: bool = False) -> None:
     roles = conv.positional + tuple(r for _, r in conv.keywords)
     dup = sorted({r for r in roles if roles.count(r) > 1 and r != "weight"})
     if dup:
@@ -319,7 +342,7 @@ def _check_fit(conv: Convention, needs: frozenset[str], sig_text: str) -> None:
                 "the reverse); pred-input is (pred, x), input-pred is (x, pred)"
             )
         return
-    if "critic" not in roles:
+    if "critic" not in roles and not owner_critic:
         raise AdapterError(
             f"the signature {sig_text} has no parameter read as the critic; name it critic/"
             "netD/discriminator or pass adapter= (canonical, real-fake-critic, ...)"
@@ -330,6 +353,19 @@ def _check_fit(conv: Convention, needs: frozenset[str], sig_text: str) -> None:
             f"the signature {sig_text} has no parameter for {', '.join(missing)}, which this "
             "spec needs; pass adapter= (canonical is (critic, real, fake))"
         )
+
+
+_OWNER_ATTRS = ("D", "netD", "net_d", "discriminator", "critic", "adversary", "dis", "disc",
+                "netdis", "model_d", "d_model", "discriminator_model")
+
+
+def _owner_attr(owner: Any) -> str | None:
+    """The attribute of ``owner`` that holds its critic (an ``nn.Module`` or None), if one
+    name fits."""
+    hits = [a for a in _OWNER_ATTRS
+            if hasattr(owner, a) and (getattr(owner, a) is None
+                                      or isinstance(getattr(owner, a), nn.Module))]
+    return hits[0] if len(hits) == 1 else None
 
 
 def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = frozenset(
@@ -358,6 +394,23 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
         name = name[: -len("+mean")]
     fn: Any = impl
     how = ""
+    owner, owner_attr = None, None
+    if name.startswith("owner:"):
+        owner_attr = name.split(":", 1)[1]
+        owner = getattr(impl, "__self__", None)
+        if owner is None or not owner_attr or not hasattr(owner, owner_attr):
+            raise AdapterError(f"adapter {adapter!r}: the implementation is not a bound method "
+                               f"of an object with an attribute {owner_attr!r}")
+        how, name = f"its object's critic attribute {owner_attr!r} swapped for each call", ""
+    elif not name and inspect.ismethod(impl) and not isinstance(impl.__self__, type):
+        params = _parameters(impl.__func__) or []
+        if isinstance(impl.__self__, nn.Module) and params and params[0].name == "self":
+            fn = impl.__func__  # a method of the critic: called with gp-spec's critic as self
+            how = f"a method of the critic class {type(impl.__self__).__name__}, called unbound"
+        elif (attr := _owner_attr(impl.__self__)) is not None:
+            owner, owner_attr = impl.__self__, attr
+            how = f"a method of {type(owner).__name__}, whose self.{attr} is swapped for " \
+                "gp-spec's critic for each call"
     if name.startswith("method:"):
         method = name.split(":", 1)[1]
         fn = getattr(impl, method, None)
@@ -373,7 +426,8 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
             "function fn(critic, real, fake) or use --adapter method:NAME for an object"
         )
     if name == "":
-        conv = infer_convention(fn, needs=needs, labels=labels)
+        conv = infer_convention(fn, needs=needs, labels=labels,
+                                owner_critic=owner_attr is not None)
         if how:
             conv = Convention(conv.name, conv.positional, conv.keywords, conv.mean,
                               f"{how}, {conv.how}", conv.device_style)
@@ -386,10 +440,10 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
                       if p.name.lower() in _DEVICE), "device")
         conv = Convention(name, ADAPTERS[name], how=f"adapter {name!r}", device_style=style)
     else:
-        known = ", ".join([*ADAPTERS, "method:NAME"])
+        known = ", ".join([*ADAPTERS, "method:NAME", "owner:ATTR"])
         raise AdapterError(f"unknown adapter {adapter!r}; known adapters: {known} (each "
                            "may end in +mean)")
     if mean:
         conv = Convention(conv.name, conv.positional, conv.keywords, True, conv.how,
                           conv.device_style)
-    return Caller(fn, conv, pred_on, weight, impl)
+    return Caller(fn, conv, pred_on, weight, impl, owner, owner_attr)

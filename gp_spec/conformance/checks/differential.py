@@ -30,10 +30,10 @@ statistics, so it is a warning, not a failure.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor, nn
 
 from gp_spec import measures, penalties
@@ -195,7 +195,7 @@ def _ks(ctx: CheckContext, what: str, net: nn.Module, real: Tensor, fake: Tensor
     if spread <= 1e-5 * float(np.abs(ref).max()) + 1e-12:  # the reference is deterministic
         if all(close(float(v), float(ref[0]), ctx.weight) for v in impl):
             return 1.0, f"{what}: deterministic, equal"
-    res = stats.ks_2samp(impl, ref)
+    res = _scipy_stats().ks_2samp(impl, ref)
     p = min(1.0, float(res.pvalue) * tests)
     if p < statistical_rate(ctx.spec):
         raise CheckFailed(
@@ -356,3 +356,10 @@ def _recorded_points(ctx: CheckContext) -> Outcome:
             )
         done.append(f"N={n} {event} ({len(pts)} points)")
     return Outcome("exact at the recorded points: " + ", ".join(done))
+
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported where a test statistic is computed (it costs ~1 s to import)."""
+    from scipy import stats
+
+    return stats
