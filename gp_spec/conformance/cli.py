@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the report as JSON")
     parser.add_argument("--markdown", type=Path, default=None, help="write a markdown report")
     parser.add_argument("--quiet", action="store_true",
-                        help="print only the root causes and the verdict")
+                        help="print only the checks that did not pass, the causes and the verdict")
 
 
 class _Out:
@@ -151,7 +151,7 @@ def _conform(args: argparse.Namespace, target: str, expected: dict[str, str],
     first: dict[str, str] = {}  # cause -> the first check that showed its message
 
     def show(r: Any) -> None:
-        if quiet:
+        if quiet and r.status in ("pass", "skip"):
             return
         lines = shown.line(r, width)
         if groupable(r.cause) and r.status in ("fail", "error") and len(lines) > 1:

@@ -312,3 +312,22 @@ def _output_n1(ctx: CheckContext) -> Outcome:
                        "index the scores or pass grad_outputs=torch.ones_like(scores)")
     return Outcome(f"(N,) and (N, 1) both give {values[0]:.6g}")
 
+
+
+@register(
+    "critic.mode-unchanged",
+    "the critic is called in the mode it was handed over in (training: a penalty that calls "
+    "critic.eval(), even if it restores train() afterwards, computes another value with "
+    "Dropout or BatchNorm) and is left unchanged (parameters, buffers, requires_grad, mode); "
+    "every call of every check enforces it; this check records the mode at every call of a "
+    "nonlinear critic",
+    "SPEC §3 (a penalty is a pure function of the critic being trained)",
+    _any, establishes=("critic",), observes="direct",
+)
+def _mode_unchanged(ctx: CheckContext) -> Outcome:
+    from gp_spec.conformance.checks._critics import RandomNet
+
+    net = RandomNet(ctx.event, ctx.generator("mode"), dtype=ctx.dtype, device=ctx.device)
+    real, fake = batch(ctx, ctx.n(8), ctx.event, "mode")
+    ctx.call(net, real, fake)  # raises on a mode switch or a change
+    return Outcome("called in training mode, left unchanged")
