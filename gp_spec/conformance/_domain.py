@@ -39,11 +39,14 @@ from gp_spec.conformance.checks._critics import Linear
 
 __all__ = ["EVENT_CANDIDATES", "DomainSearch", "detect_domain"]
 
-EVENT_CANDIDATES: tuple[tuple[int, ...], ...] = (
+SMALL_CANDIDATES: tuple[tuple[int, ...], ...] = (
     (3,), (3, 8, 8), (1, 8, 8), (3, 16), (2,), (1, 16),
+)
+LARGE_CANDIDATES: tuple[tuple[int, ...], ...] = (
     (3, 32, 32), (1, 28, 28), (1, 32, 32), (3, 64, 64), (1, 64, 64), (3, 28, 28),
     (3, 16, 16), (1, 16, 16), (3, 48, 48), (3, 128, 128),
 )
+EVENT_CANDIDATES = SMALL_CANDIDATES + LARGE_CANDIDATES
 CONTAINERS: tuple[Container, ...] = (None, ("dict", None), ("tuple", 2))
 PROBE_N = 6
 _SIZE = re.compile(r"(?:size of tensor [ab] \((\d+)\))|(?:shape '\[(\d+)[,\]])|"
@@ -129,17 +132,27 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
                   batch_size: int | None, critic_output: str,
                   container: Container | None = None) -> DomainSearch:
     """Find the domain (see the module docstring)."""
-    events = (event_shape,) if event_shape is not None else EVENT_CANDIDATES
     outputs: tuple[Literal["n", "n1"], ...] = ("n", "n1") if critic_output == "auto" \
         else ((critic_output,) if critic_output in ("n", "n1") else ("n",))  # type: ignore[assignment]
     containers = CONTAINERS if container is None else (container,)
     tried: list[tuple[str, str]] = []
-    found = _first(probe, events, outputs, containers, batch_size, tried)
-    if found is None and batch_size is None:
-        for n in _sizes_named([why for _, why in tried]):
-            found = _first(probe, events, outputs, containers, n, tried)
-            if found is not None:
-                break
+    stages = [(event_shape,)] if event_shape is not None else [SMALL_CANDIDATES,
+                                                              LARGE_CANDIDATES]
+    found = None
+    for events in stages:  # small shapes first, at any N, then at the N its errors name
+        found = _first(probe, events, outputs, containers, batch_size, tried)
+        if found is None and batch_size is None:
+            for n in _sizes_named([why for _, why in tried]):
+                found = _first(probe, events, outputs, containers, n, tried)
+                if found is not None:
+                    break
+        if found is not None:
+            break
+    if found is None and event_shape is not None:  # declared: the checks say what is wrong
+        dom = Domain(event_shape, outputs[0], batch_size, (event_shape,), (outputs[0],),
+                     "declared (no probe ran cleanly: the checks report why)",
+                     None if container is None else container)
+        return DomainSearch(dom, tuple(tried))
     if found is None:
         return DomainSearch(None, tuple(tried))
     how = "declared" if event_shape is not None else "detected (the first candidate that runs)"
@@ -147,8 +160,8 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
         how += f"; the batch size {found.batch_size} was read off its errors (hard-coded?)"
     shapes = [found.event]
     ranks = {len(found.event)}
-    if event_shape is None:
-        for ev in EVENT_CANDIDATES:
+    if event_shape is None:  # other ranks, at the small shapes (a large image size that
+        for ev in SMALL_CANDIDATES:  # happens to broadcast says nothing about the code)
             if len(ev) in ranks:
                 continue
             if probe(replace(found, event=ev).domain(how)) is None:

@@ -164,7 +164,7 @@ def _zero_gradient(ctx: CheckContext) -> Outcome:
     got = float(out.detach().double().cpu())
     lo, hi = norm_interval(ctx, 0.0)
     if not within(got, lo, hi, ctx.weight):
-        g, w = digits(got, lo)
+        g, w = digits(got, exact_norm_value(ctx, 0.0))
         raise ctx.fail(
             f"penalty={g} for a constant critic (grad f = 0 everywhere)",
             f"{w} = weight x term(0) (norms up to 1e-3 accepted)",
