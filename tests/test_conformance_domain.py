@@ -34,7 +34,7 @@ def _penalty(critic: Any, x_hat: Tensor, weight: float = 10.0, *,
 # -- the input domain --------------------------------------------------------------------
 
 def images_only(D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    b, c, h, w = real.shape  # unpacking fails on vectors
+    b, _c, _h, _w = real.shape  # unpacking fails on vectors
     alpha = torch.rand(b, 1, 1, 1, dtype=real.dtype)
     return _penalty(D, alpha * real + (1 - alpha) * fake,
                     grad_outputs=torch.ones(b, 1, dtype=real.dtype))

@@ -29,8 +29,8 @@ import torch
 from torch import Tensor, nn
 
 from gp_spec.conformance import check
-from gp_spec.conformance._sandbox import global_state
 from gp_spec.conformance._report import Report
+from gp_spec.conformance._sandbox import global_state
 from gp_spec.conformance.cli import main as conform_main
 
 SPEC = "wgan-gp"
