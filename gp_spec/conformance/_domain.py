@@ -9,15 +9,16 @@ so the search moves on to images rather than failing it on vectors). It then pro
 other candidate event shape with the chosen conventions: the shapes it also runs on, one per
 rank, make the probe family's event shapes.
 
-Candidates, in order: small ones first (vectors ``(3,)``, images ``(3, 8, 8)`` and
-``(1, 8, 8)``, sequences ``(3, 16)``, then ``(2,)`` and ``(1, 16)``), then the image sizes
-public code hard-codes (3 x 32 x 32, 1 x 28 x 28, 1 x 32 x 32, 3 x 64 x 64, ..., 3 x 128 x 128),
-three channels before one. Critic outputs ``(N,)`` then
-``(N, 1)``; the critic's result as a tensor, a dict (any key reads the scores, e.g.
-StudioGAN's ``"adv_output"``) or a tuple ``(scores, ...)``; the fake batch as data, then as a
-generator's output (a non-leaf that requires grad). When nothing runs at the probe's batch
-size and the errors name another size (``size of tensor a (64)``, ``shape '[64, 3, 32,
-32]'``), that size is tried as a fixed batch size.
+Candidates, in order: the small shapes (vectors ``(3,)``, images ``(3, 8, 8)`` and
+``(1, 8, 8)``, sequences ``(3, 16)``, then ``(2,)`` and ``(1, 16)``) at any batch size, then
+at a batch size the errors name (``size of tensor a (64)``, ``shape '[64, 3, 32, 32]'``),
+then the image sizes public code hard-codes (3 x 32 x 32, 1 x 28 x 28, 1 x 32 x 32,
+3 x 64 x 64, ..., 3 x 128 x 128; three channels before one) the same way. For each shape:
+critic outputs ``(N,)`` then ``(N, 1)``; the critic's result as a tensor, a dict (any key
+reads the scores, e.g. StudioGAN's ``"adv_output"``) or a tuple (of the length an unpacking
+error names); the fake batch as data, then as a generator's output (a non-leaf that requires
+grad) when an error says nothing requires grad. A declared ``event_shape`` is used even when
+no probe runs cleanly: the checks then say what is wrong.
 """
 
 from __future__ import annotations

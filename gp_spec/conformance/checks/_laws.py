@@ -24,7 +24,7 @@ from torch import Tensor
 from gp_spec import measures
 from gp_spec._types import Measure
 
-__all__ = ["LAWS", "Law", "law_for", "nearest_rows", "segment_distance"]
+__all__ = ["LAWS", "Law", "anchor_point", "law_for", "nearest_rows", "segment_distance"]
 
 
 def nearest_rows(z: Tensor, rows: Tensor) -> Tensor:
@@ -68,18 +68,14 @@ class Law:
       degenerate: identical real and fake samples make the measure deterministic
         (``x_hat = x``).
       interpolates: its points carry one ``alpha ~ U(0, 1)`` per sample that can be read off
-        the first coordinate of a coordinate batch (``alpha * alpha_scale``).
+        the first coordinate of a coordinate batch (times the anchor's first coordinate for
+        the anchor measure).
     """
 
     support: SupportFn
     projection: Callable[[Measure, float], tuple[float, float]]
     degenerate: bool
     interpolates: bool = False
-
-    @staticmethod
-    def alpha_scale(measure: Measure, first: float) -> float:
-        """``<e_1, x_hat> / alpha`` on a coordinate batch (anchor: its first coordinate)."""
-        return first if isinstance(measure, measures.Anchor) else 1.0
 
 
 def anchor_point(measure: Measure, event: tuple[int, ...], like: Tensor) -> Tensor:
@@ -118,11 +114,6 @@ def _dragan(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> tuple[Tensor, str]:
     off = z[:, None, :] - x[None]  # (M, N, D): must lie in [0, box]^D for some i
     excess = (off.clamp(max=0).abs() + (off - box).clamp(min=0)).norm(dim=-1)
     return excess.min(1).values, f"x_i + alpha c std(x) u with u in [0, 1]^D (box {box:.3g})"
-
-
-def _anchor_first(m: Measure) -> float:
-    assert isinstance(m, measures.Anchor)
-    return 2.0 if m.point is None else float(m.point.flatten()[0])
 
 
 LAWS: dict[type, Law] = {

@@ -28,7 +28,7 @@ from gp_spec.conformance.checks._inputs import (
     spread_unit,
     term_key,
 )
-from gp_spec.conformance.checks._laws import anchor_point, law_for, nearest_rows
+from gp_spec.conformance.checks._laws import Law, anchor_point, law_for, nearest_rows
 from gp_spec.conformance.checks._numbers import TERMS, digits, mean_interval, within
 from gp_spec.conformance.checks._registry import register, statistical_rate
 from gp_spec.specs import Spec
@@ -40,7 +40,7 @@ def _with_law(spec: Spec) -> bool:
     return spec.family == "gradient"
 
 
-def _law_or_skip(ctx: CheckContext):  # type: ignore[no-untyped-def]
+def _law_or_skip(ctx: CheckContext) -> Law:
     law = law_for(ctx.spec.measure)
     if law is None:
         name = getattr(ctx.spec.measure, "name", type(ctx.spec.measure).__name__)
