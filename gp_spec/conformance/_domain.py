@@ -24,6 +24,7 @@ no probe runs cleanly: the checks then say what is wrong.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -104,7 +105,9 @@ def make_probe(base: CheckContext) -> Probe:
     def probe(domain: Domain) -> str | None:
         state = global_state()
         try:
-            return _probe(domain)
+            with warnings.catch_warnings():  # a candidate that does not fit may warn first
+                warnings.simplefilter("ignore")
+                return _probe(domain)
         finally:
             restore_state(state)  # what one probe's call changed must not reach the next
 
