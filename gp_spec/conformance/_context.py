@@ -358,6 +358,8 @@ class CheckContext:
                 f"returned {type(out).__name__}, but should return a 0-dim torch.Tensor{hint}",
                 cause="return-type",
             )
+        if out.ndim != 0 and out.numel() == 1:  # (1,) or (1, 1): usable as a loss as it is
+            out = out.reshape(())
         if out.ndim != 0:
             hint = " (reduce with .mean() over the batch)"
             if out.ndim == 1 and out.shape[0] == real.shape[0]:
