@@ -214,10 +214,11 @@ def _ks(ctx: CheckContext, what: str, net: nn.Module, real: Tensor, fake: Tensor
     "differential.values",
     "the implementation against the reference on random nonlinear critics (MLP / convnet, "
     "input-gradient norms ~0 to ~50) over the probe family: exact values and parameter "
-    "gradients where the measure is deterministic (identical real and fake samples), a "
-    "two-sample KS test of 32 vs 512 values with Dropout in training mode and for random "
-    "measures; sees through torch.func, eval-mode switches and bugs that show only at some "
-    "shape, batch size or magnitude",
+    "gradients where the measure is deterministic whatever the pairing (random samples for "
+    "real/fake measures and paired penalties, every row at one point for interpolation, "
+    "midpoint, anchor, DRAGAN), a two-sample KS test of 32 vs 512 values with Dropout in "
+    "training mode and for random measures; sees through torch.func, eval-mode switches and "
+    "bugs that show only at some shape, batch size or magnitude",
     "SPEC §3, §6 (the reference is the spec)",
     _applies, statistical=True, establishes=("term", "norm", "reduction", "parameters",
                                              "measure", "value"),
