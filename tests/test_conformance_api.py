@@ -22,11 +22,10 @@ from gp_spec.conformance import (
     statistical_rate,
 )
 from gp_spec.conformance import cli as conform_cli
+from gp_spec.examples import penalties as examples
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = str(ROOT / "examples" / "penalties.py")
-sys.path.insert(0, str(ROOT / "examples"))
-import penalties as examples  # noqa: E402
+EXAMPLE = str(ROOT / "gp_spec" / "examples" / "penalties.py")
 
 
 def test_every_spec_has_checks_and_the_catalogue_ids_are_unique() -> None:
@@ -152,9 +151,7 @@ def test_pytest_plugin_gives_one_junit_case_per_check(tmp_path: Path) -> None:
 
 def test_parametrize_with_checks_in_a_users_test_file(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(ROOT / 'examples')!r})\n"
-        "from penalties import wgan_gp, buggy_wgan_gp\n"
+        "from gp_spec.examples.penalties import wgan_gp, buggy_wgan_gp\n"
         "from gp_spec.conformance import parametrize_with_checks\n"
         "@parametrize_with_checks([(wgan_gp, 'wgan-gp', 10.0)])\n"
         "def test_good(check):\n    check()\n"
