@@ -68,7 +68,7 @@ def package(session: nox.Session) -> None:
     session.run("twine", "check", "--strict", *sorted(glob.glob("dist/*")))
     (wheel,) = glob.glob("dist/*.whl")
     session.run(
-        "python", "-m", "pytest", "--noconftest", "-p", "no:cacheprovider",
+        "python", "-m", "pytest", "--noconftest", "-p", "no:cacheprovider", "-m", "wheel",
         "tests/test_packaging.py", "tests/test_ci_recipe.py", *session.posargs,
         env={"GP_SPEC_WHEEL": wheel},
     )

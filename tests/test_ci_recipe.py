@@ -15,6 +15,7 @@ import re
 import subprocess
 import venv
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,8 +154,12 @@ def _one_case_per_check(recipe: Recipe, run: Run) -> None:
         assert sum(check in name for name in names) == 1, (check, names)
 
 
-requires_wheel = pytest.mark.skipif(
-    WHEEL is None, reason="needs a built wheel: nox -s package builds one and runs this test")
+def requires_wheel(test: Callable[..., None]) -> Callable[..., None]:
+    """Marked ``wheel`` (``nox -s package`` runs ``-m wheel``) and skipped without a wheel."""
+    skip = pytest.mark.skipif(
+        WHEEL is None, reason="needs a built wheel: nox -s package builds one and runs this test")
+    marked: Callable[..., None] = pytest.mark.wheel(skip(test))
+    return marked
 
 
 @requires_wheel

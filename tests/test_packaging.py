@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import zipfile
+from collections.abc import Callable
 from email.parser import Parser
 from pathlib import Path
 
@@ -122,8 +123,12 @@ def test_a_missing_dependency_names_a_command_that_works(
 
 # ---- the built wheel -----------------------------------------------------------------------
 
-requires_wheel = pytest.mark.skipif(
-    WHEEL is None, reason="needs a built wheel: nox -s package builds one and runs this test")
+def requires_wheel(test: Callable[..., None]) -> Callable[..., None]:
+    """Marked ``wheel`` (``nox -s package`` runs ``-m wheel``) and skipped without a wheel."""
+    skip = pytest.mark.skipif(
+        WHEEL is None, reason="needs a built wheel: nox -s package builds one and runs this test")
+    marked: Callable[..., None] = pytest.mark.wheel(skip(test))
+    return marked
 
 
 @requires_wheel
