@@ -23,6 +23,30 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Import name -> distribution name where they differ, for the install hint.
+_DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "ot": "POT"}
+# The extra of pyproject.toml that holds a subcommand's optional dependencies.
+_EXTRAS = {"train": "harness", "reproduce": "harness"}
+
+
+def _missing_dependency_message(name: str, missing: str) -> str:
+    """``gp-spec NAME: needs ...; install it: python -m pip install DIST`` (a command that works).
+
+    gp-spec is not on a package registry, so the hint names the dependency itself and, for a
+    checkout, the extra that holds all of the subcommand's optional dependencies.
+    """
+    top = missing.split(".")[0]
+    dist = _DISTRIBUTIONS.get(top, top)
+    module = "" if dist == top else f" (module {top!r})"
+    hint = f"gp-spec {name}: needs the Python package {dist!r}{module}, which is not installed; " \
+        f"install it: python -m pip install {dist}"
+    extra = _EXTRAS.get(name)
+    if extra is not None:
+        hint += f" (or the whole {extra!r} extra, from a checkout of gp-spec: " \
+            f"python -m pip install -e '.[{extra}]')"
+    return hint
+
+
 def _load(name: str, module: str) -> object | None:
     """Import a subcommand's module; a missing optional dependency is a usage error."""
     try:
@@ -32,8 +56,7 @@ def _load(name: str, module: str) -> object | None:
         if missing.startswith("gp_spec"):
             print(f"gp-spec {name}: not available in this version", file=sys.stderr)
         else:
-            print(f"gp-spec {name}: needs {missing!r}; install the extras: "
-                  "pip install 'gp-spec[harness,bench]'", file=sys.stderr)
+            print(_missing_dependency_message(name, missing), file=sys.stderr)
         return None
 
 
