@@ -420,3 +420,44 @@ def test_cli_writes_json_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_cli_without_cuda_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--device", "cuda", "--iters", "1"]) == 2
     assert "CUDA is not available" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- CUDA graphs
+
+
+def _graphed() -> Variant:
+    return next(v for v in standard_variants(weight=W, graphed=True) if v.name == "graphed")
+
+
+def test_graphed_step_body_computes_the_reference() -> None:
+    # What the CUDA graph captures, run eagerly on the CPU: alpha drawn outside into the
+    # static buffer from the same generator state, then the body. Same penalty and parameter
+    # gradients as the reference (the graph replays exactly these kernels).
+    from gp_spec.benchmark.graphs import GraphedTrainer
+    from gp_spec.benchmark.runner import Trainer
+
+    variant = _graphed()
+    make = _factory("conv")
+    real, fake = _data("conv")
+    expected = outcome_of(reference_loss(W), make, real, fake, seed=SEED)
+    trainer = GraphedTrainer.__new__(GraphedTrainer)  # bypass the CUDA-only constructor
+    Trainer.__init__(trainer, variant, make(), real, fake, seed=SEED, lr=1e-4)
+    assert variant.graph_loss is not None
+    trainer.graph_loss = variant.graph_loss
+    trainer.alpha = torch.empty(real.shape[0], 1, 1, 1)
+    trainer._draw()
+    losses = trainer._body()
+    grads = torch.cat([p.grad.flatten() for p in trainer.critic.parameters()
+                       if p.grad is not None])
+    assert float(losses.penalty) == pytest.approx(expected.penalty, rel=1e-5)
+    torch.testing.assert_close(grads, expected.grads, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_graphed_variant_is_reported_not_timed_on_the_cpu() -> None:
+    variants = [*standard_variants(weight=W, lazy_every=())[:2], _graphed()]
+    result = run_case(Case("tiny", 8), variants, Settings(iters=2, warmup=0),
+                      critics=TINY_CRITICS)
+    graphed = result.variant("graphed")
+    assert graphed.status == "not timed: raised RuntimeError: CUDA graphs need a CUDA device"
+    assert result.variant("reference").status == "timed"

@@ -76,6 +76,9 @@ def test_buggy_penalty_shows_its_failed_verdict_next_to_its_time(tmp_path: Path)
     paths = result.write(tmp_path)
     assert sorted(p.suffix for p in paths) == [".json", ".md", ".png"]
     assert all(p.stat().st_size > 0 for p in paths)
+    saved = json.loads(next(p for p in paths if p.suffix == ".json").read_text())
+    again = penalty_report.from_dict(saved)
+    assert again.to_markdown() == result.to_markdown(), "saved results render the same"
 
 
 def test_penalty_that_returns_nan_is_not_timed() -> None:

@@ -54,7 +54,7 @@ class GraphedTrainer(Trainer):
         self.alpha = measures.per_sample_uniform(real, generator=self.generator)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static: Losses | None = None
-        self.pool_mib: float | None = None
+        self.peak_mib: float | None = None
 
     def _draw(self) -> None:
         """New interpolation weights into the static buffer (outside the graph)."""
@@ -82,11 +82,12 @@ class GraphedTrainer(Trainer):
         torch.cuda.synchronize(device)
         self.optimizer.zero_grad(set_to_none=True)
         before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             self.static = self._body()
         torch.cuda.synchronize(device)
-        self.pool_mib = (torch.cuda.memory_allocated(device) - before) / 2**20
+        self.peak_mib = (torch.cuda.max_memory_allocated(device) - before) / 2**20
         self.graph = graph
 
     def run(self, steps: int) -> None:
@@ -100,8 +101,10 @@ class GraphedTrainer(Trainer):
         self.losses.append(self.static.total.detach())
 
     def peak_memory_mib(self) -> float | None:
-        """What the graph's private pool holds (allocated at capture, kept while it lives)."""
-        return self.pool_mib
+        """Peak allocated while the step was captured, above what was allocated before: the
+        step's peak as the eager variants measure theirs (its buffers stay in the graph's
+        private pool, reused by every replay)."""
+        return self.peak_mib
 
 
 def graphed_outcome(

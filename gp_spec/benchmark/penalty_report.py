@@ -7,17 +7,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gp_spec.benchmark.report import finite
+from gp_spec.benchmark.report import case_from, finite, summary_from, variant_from
 from gp_spec.benchmark.runner import CaseResult, VariantResult
 from gp_spec.benchmark.timing import Summary
 
 if TYPE_CHECKING:
     from gp_spec.benchmark.penalty import BenchResult
 
-__all__ = ["default_stem", "figure", "markdown", "png", "to_dict", "write"]
+__all__ = ["default_stem", "figure", "from_dict", "markdown", "png", "to_dict", "write"]
 
 STEPS = ("plain", "reference", "user")
 
@@ -31,6 +32,24 @@ def to_dict(result: BenchResult) -> dict[str, Any]:
            "weight": result.weight, "verdict": verdict, "meta": result.meta, "cases": cases}
     cleaned: dict[str, Any] = finite(out)  # type: ignore[assignment]
     return cleaned
+
+
+def from_dict(data: dict[str, Any]) -> BenchResult:
+    """The :class:`~gp_spec.benchmark.penalty.BenchResult` of :func:`to_dict`'s output (for
+    re-rendering saved results)."""
+    from gp_spec.benchmark.penalty import BenchResult, Verdict
+
+    v = data.get("verdict")
+    verdict = None if v is None else Verdict(bool(v["passed"]), tuple(v["failed"]),
+                                             dict(v["counts"]), v.get("error"))
+    cases = tuple(
+        CaseResult(case_from(c["case"]), tuple(c["event_shape"]),
+                   tuple(variant_from(x) for x in c["variants"]),
+                   {k: summary_from(s) for k, s in c["ratios"].items()}, int(c["steps"]))
+        for c in data["cases"]
+    )
+    return BenchResult(data["implementation"], data["spec"], float(data["weight"]), verdict,
+                       cases, dict(data["meta"]))
 
 
 def _ms(s: Summary | None) -> str:
@@ -115,40 +134,38 @@ def figure(result: BenchResult) -> Any:
                                                  and result.verdict.error is None)
     colours = {"plain": "#9e9e9e", "reference": "#1f77b4",
                "user": "#d62728" if failed else "#2ca02c"}
+    labels = {"plain": "plain", "reference": "reference",
+              "user": "user (FAILS conformance)" if failed else "user"}
     n = len(result.cases)
-    fig = Figure(figsize=(max(5.0, 2.2 * n + 1.5), 4.2))
-    ax = fig.subplots()
-    width = 0.27
-    for j, name in enumerate(STEPS):
-        xs, ys, lo, hi = [], [], [], []
-        for i, c in enumerate(result.cases):
+    fig = Figure(figsize=(max(6.0, 2.6 * n + 1.0), 5.0))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, c in zip(axes, result.cases, strict=True):  # one panel per case: its own scale
+        for j, name in enumerate(STEPS):
             s = c.variant(name).ms
-            if s is not None:
-                xs.append(i + (j - 1) * width)
-                ys.append(s.median)
-                lo.append(s.median - s.min)
-                hi.append(s.max - s.median)
-        label = "user (FAILS conformance)" if name == "user" and failed else name
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, color=colours[name], label=label,
-               hatch="//" if name == "user" and failed else None)
-    for i, c in enumerate(result.cases):
-        text = "\n".join(f"{k} {_short(c.ratios.get(k))}" for k in
-                         ("user/plain", "reference/plain", "user/reference"))
-        tops = [s.max for s in (c.variant(m).ms for m in STEPS) if s is not None]
-        top = max(tops, default=0.0)
-        ax.annotate(text, (i, top), xytext=(0, 4), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=7)
-    ax.set_xticks(range(n), [f"{c.case.critic}\nbatch {c.case.batch}\n{c.case.precision}"
-                             for c in result.cases], fontsize=8)
-    ax.set_ylabel("ms per critic step (median, min-max)")
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.35)
+            if s is None:
+                ax.text(j, 0, "not timed", rotation=90, ha="center", va="bottom", fontsize=7)
+                continue
+            ax.bar([j], [s.median], 0.8, yerr=[[s.median - s.min], [s.max - s.median]],
+                   capsize=3, color=colours[name], label=labels[name],
+                   hatch="//" if name == "user" and failed else None)
+        ax.set_xticks([])
+        ax.set_xlabel(f"{c.case.critic}, batch {c.case.batch}\n{c.case.precision}", fontsize=8)
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
+        ax.set_title("\n".join(f"{k} {_short(c.ratios.get(k))}" for k in
+                               ("user/plain", "reference/plain", "user/reference")),
+                     fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("ms per critic step (median, min-max)", fontsize=8)
     verdict = "not checked" if result.verdict is None else result.verdict.label
-    ax.set_title(f"{_clip(result.implementation, 60)} vs {result.spec} "
-                 f"(weight {result.weight:g})\nconformance: {_clip(verdict, 90)}\n"
-                 f"{result.meta.get('device', '')}, torch {result.meta.get('torch', '')}",
-                 fontsize=9, color="#b00000" if failed else "black")
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
+    title = [*textwrap.wrap(f"{result.implementation} vs {result.spec} "
+                            f"(weight {result.weight:g})", 64),
+             *textwrap.wrap(f"conformance: {_clip(verdict, 180)}", 64),
+             f"{result.meta.get('device', '')}, torch {result.meta.get('torch', '')}"]
+    fig.suptitle("\n".join(title), fontsize=9, color="#b00000" if failed else "black")
+    handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=3,
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

@@ -14,7 +14,8 @@ from gp_spec.benchmark.runner import Case, CaseResult, VariantResult
 from gp_spec.benchmark.timing import Summary
 
 __all__ = [
-    "finite", "from_json", "markdown", "read_json", "to_json", "write_json", "write_markdown",
+    "case_from", "finite", "from_json", "markdown", "read_json", "summary_from", "to_json",
+    "variant_from", "write_json", "write_markdown",
 ]
 
 
@@ -43,7 +44,7 @@ def write_json(path: str | Path, results: Sequence[CaseResult], meta: Mapping[st
     out.write_text(json.dumps(to_json(results, meta), indent=2) + "\n")
 
 
-def _summary(d: Mapping[str, Any] | None) -> Summary | None:
+def summary_from(d: Mapping[str, Any] | None) -> Summary | None:
     if d is None:
         return None
     nan = float("nan")
@@ -52,7 +53,7 @@ def _summary(d: Mapping[str, Any] | None) -> Summary | None:
                    tuple(d.get("samples", ())))
 
 
-def _case(d: Mapping[str, Any]) -> Case:
+def case_from(d: Mapping[str, Any]) -> Case:
     """A :class:`Case`; files written before ``amp`` existed timed bfloat16 under autocast."""
     amp = d.get("amp", d.get("dtype", "float32") != "float32")
     shape = d.get("event_shape")
@@ -70,10 +71,10 @@ def _agreement(d: Mapping[str, Any] | None) -> Agreement | None:
                      Tolerance(**d["tolerance"]), d["error"])
 
 
-def _variant(d: Mapping[str, Any]) -> VariantResult:
+def variant_from(d: Mapping[str, Any]) -> VariantResult:
     return VariantResult(
         d["name"], d["kind"], d["description"], d["status"], _agreement(d["agreement"]),
-        _summary(d["ms"]), _summary(d["vs_plain"]), d["peak_mib"],
+        summary_from(d["ms"]), summary_from(d["vs_plain"]), d["peak_mib"],
     )
 
 
@@ -81,9 +82,9 @@ def from_json(data: Mapping[str, Any]) -> tuple[list[CaseResult], dict[str, obje
     """The results and meta of :func:`to_json`'s output (NaN errors come back as NaN)."""
     cases = [
         CaseResult(
-            _case(c["case"]), tuple(c["event_shape"]),
-            tuple(_variant(v) for v in c["variants"]),
-            {k: _summary(s) for k, s in c.get("ratios", c.get("speedups", {})).items()},
+            case_from(c["case"]), tuple(c["event_shape"]),
+            tuple(variant_from(v) for v in c["variants"]),
+            {k: summary_from(s) for k, s in c.get("ratios", c.get("speedups", {})).items()},
             int(c.get("steps", 1)),
         )
         for c in data["cases"]
