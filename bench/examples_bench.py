@@ -8,7 +8,7 @@
 ``dragan`` (Kodali et al. 2017, the reference code's perturbation): ``x_p = x + 0.5 std(x) u``
 with ``u ~ U(0, 1)`` elementwise, ``x_hat = x + alpha (x_p - x)`` with one alpha per sample,
 ``10 E[(||grad D(x_hat)|| - 1)^2]``. ``dragan_batch_alpha`` has a classic bug: one alpha for the
-whole batch. ``slow_wgan_gp`` is a correct WGAN-GP penalty that evaluates itself four times
+whole batch. ``slow_wgan_gp`` is a correct WGAN-GP penalty that evaluates itself eight times
 (a stand-in for a needlessly slow one).
 """
 
@@ -63,5 +63,5 @@ def _wgan_gp(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
 
 
 def slow_wgan_gp(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    """A correct WGAN-GP penalty (weight 10) that costs four: the mean of four estimates."""
-    return torch.stack([_wgan_gp(critic, real, fake) for _ in range(4)]).mean()
+    """A correct WGAN-GP penalty (weight 10) that costs eight: the mean of eight estimates."""
+    return torch.stack([_wgan_gp(critic, real, fake) for _ in range(8)]).mean()

@@ -3,17 +3,13 @@ CPU cores). The suite's every check runs, on the shipped example and on a refere
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import gp_spec
 from gp_spec.conformance import check
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import penalties as examples
+from gp_spec.examples import penalties as examples
 
 CASES = {
     "example-wgan-gp": (examples.wgan_gp, "wgan-gp"),

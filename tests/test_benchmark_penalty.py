@@ -71,8 +71,10 @@ def test_buggy_penalty_shows_its_failed_verdict_next_to_its_time(tmp_path: Path)
     data = result.to_dict()
     assert data["verdict"]["passed"] is False
     assert data["verdict"]["label"].startswith("FAIL: ")
-    title = penalty_report.figure(result).axes[0].get_title()
+    fig = penalty_report.figure(result)
+    title = fig._suptitle.get_text()  # the figure's title (get_suptitle: matplotlib >= 3.8)
     assert "FAIL" in title and "alpha-per-sample" in title, title
+    assert "user/plain" in fig.axes[0].get_title(), "each panel names its ratios"
     paths = result.write(tmp_path)
     assert sorted(p.suffix for p in paths) == [".json", ".md", ".png"]
     assert all(p.stat().st_size > 0 for p in paths)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import torch
 from torch import nn
@@ -38,22 +39,30 @@ class CriticSpec:
     description: str
 
 
-def _mlp(shape: EventShape) -> nn.Module:
-    from gp_spec.harness.models import MLPCritic
+def _models() -> ModuleType:
+    """:mod:`gp_spec.harness.models`, or an error naming the extra to install."""
+    try:
+        from gp_spec.harness import models
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the benchmark's critics are gp_spec.harness.models, whose package needs "
+            f"{exc.name!r}: pip install 'gp-spec[harness]'", name=exc.name) from exc
+    return models
 
-    return MLPCritic(shape, (512, 512, 512))
+
+def _mlp(shape: EventShape) -> nn.Module:
+    net: nn.Module = _models().MLPCritic(shape, (512, 512, 512))
+    return net
 
 
 def _dcgan(shape: EventShape) -> nn.Module:
-    from gp_spec.harness.models import DCGANCritic
-
-    return DCGANCritic(shape, 64, stem=False)
+    net: nn.Module = _models().DCGANCritic(shape, 64, stem=False)
+    return net
 
 
 def _resnet(shape: EventShape) -> nn.Module:
-    from gp_spec.harness.models import ResNetCritic
-
-    return ResNetCritic(shape, 128, min_side=8)
+    net: nn.Module = _models().ResNetCritic(shape, 128, min_side=8)
+    return net
 
 
 CRITICS: dict[str, CriticSpec] = {

@@ -148,6 +148,11 @@ class CaseResult:
     ratios: dict[str, Summary | None]
     steps: int = 1
 
+    @property
+    def speedups(self) -> dict[str, Summary | None]:
+        """The former name of :attr:`ratios`."""
+        return self.ratios
+
     def variant(self, name: str) -> VariantResult:
         """The result of the variant called ``name``."""
         for v in self.variants:

@@ -35,6 +35,7 @@ from typing import Protocol
 
 import torch
 
+from gp_spec.benchmark.memory import peak_memory_mib  # its former home; kept importable
 from gp_spec.errors import first_line
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "calibrate",
     "interleaved",
     "make_timer",
+    "peak_memory_mib",
     "ratios",
 ]
 
