@@ -18,7 +18,7 @@ import torch
 
 from gp_spec import penalties
 from gp_spec.benchmark import report
-from gp_spec.benchmark.critics import CRITICS
+from gp_spec.benchmark.critics import CRITICS, critic_batches
 from gp_spec.benchmark.meta import run_meta
 from gp_spec.benchmark.runner import DTYPES, Case, CaseResult, Settings, run_case
 from gp_spec.benchmark.variants import Variant, standard_variants
@@ -111,29 +111,13 @@ def _fail(message: str) -> int:
 
 
 def matrix(critics: Sequence[str], batch: Sequence[int]) -> list[tuple[str, list[int]]]:
-    """``--critic`` as ``(critic, batches)``: ``"dcgan:64,256"``, ``"dcgan"`` (``batch``) or
-    ``"MODULE:ATTR"`` (``batch``).
+    """``--critic`` entries as ``(critic, batches)`` (:func:`~gp_spec.benchmark.critics.
+    critic_batches`).
 
     Raises:
       ValueError: an unknown critic name, or batch sizes that are not integers >= 1.
     """
-    out = []
-    for entry in critics:
-        name, _, sizes = entry.partition(":")
-        if name in CRITICS and sizes:
-            try:
-                batches = [int(b) for b in sizes.split(",")]
-            except ValueError:
-                raise ValueError(f"--critic {entry}: batch sizes should be integers") from None
-        elif name in CRITICS or ":" in entry:
-            name, batches = (name if name in CRITICS else entry), list(batch)
-        else:
-            raise ValueError(f"--critic {entry}: should be one of {sorted(CRITICS)}, "
-                             "NAME:B1,B2 or your own MODULE:ATTR")
-        if not batches or min(batches) < 1:
-            raise ValueError(f"--critic {entry}: batch sizes should be >= 1")
-        out.append((name, batches))
-    return out
+    return [critic_batches(entry, batch) for entry in critics]
 
 
 def _common(args: argparse.Namespace) -> tuple[torch.device | None, str | None]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 
 import torch
 
-from gp_spec.benchmark.penalty import BenchResult, bench_penalty
+from gp_spec.benchmark.penalty import bench_penalty
 from gp_spec.errors import GPSpecError
 
 __all__ = ["DEFAULT_OUT", "run_penalty"]
@@ -27,31 +26,21 @@ def run_penalty(args: argparse.Namespace, device: torch.device) -> int:
 
     Returns 0, 1 when the conformance verdict is not PASS, 2 for arguments that cannot run.
     """
-    from gp_spec.benchmark.cli import matrix
-
     if not args.spec:
         return _fail("--spec NAME is required with IMPL (gp-spec specs lists the names)")
     if args.variants is not None or args.lazy_every != [4]:
         return _fail("--variants and --lazy-every apply to 'gp-spec bench variants'")
     try:
-        plan = matrix(args.critic or ["dcgan"], args.batch or [64])
-    except ValueError as exc:
+        result = bench_penalty(
+            args.target, args.spec, weight=args.weight, critic=args.critic or ["dcgan"],
+            batch=args.batch or [64], event_shape=args.event_shape, dtype=args.dtype,
+            amp=args.amp, device=device, adapter=args.adapter, label=args.target,
+            iters=args.iters, warmup=args.warmup, steps=args.steps,
+            max_seconds=args.max_seconds, seed=args.seed, verdict=not args.no_verdict,
+            progress=not args.quiet,
+        )
+    except (GPSpecError, ValueError, TypeError, ImportError) as exc:
         return _fail(str(exc))
-    result: BenchResult | None = None
-    for i, (critic, batches) in enumerate(plan):
-        try:
-            part = bench_penalty(
-                args.target, args.spec, weight=args.weight, critic=critic, batch=batches,
-                event_shape=args.event_shape, dtype=args.dtype, amp=args.amp, device=device,
-                adapter=args.adapter, label=args.target, iters=args.iters, warmup=args.warmup,
-                steps=args.steps, max_seconds=args.max_seconds, seed=args.seed,
-                verdict=not args.no_verdict and i == 0, progress=not args.quiet,
-            )
-        except (GPSpecError, ValueError, TypeError, ImportError) as exc:
-            return _fail(str(exc))
-        result = part if result is None else dataclasses.replace(
-            result, cases=result.cases + part.cases)
-    assert result is not None
     explicit = any(p is not None for p in (args.json, args.markdown, args.png))
     out = args.out if args.out is not None or explicit else DEFAULT_OUT
     try:

@@ -17,7 +17,8 @@ from types import ModuleType
 import torch
 from torch import nn
 
-__all__ = ["CRITICS", "CriticSpec", "build_critic", "event_shape_of", "resolve_critic"]
+__all__ = ["CRITICS", "CriticSpec", "build_critic", "critic_batches", "event_shape_of",
+           "resolve_critic"]
 
 EventShape = tuple[int, ...]
 
@@ -130,6 +131,29 @@ def event_shape_of(spec: CriticSpec, event_shape: Sequence[int] | None) -> Event
     if min(shape) < 1:
         raise ValueError(f"event shape {shape}, but every size should be >= 1")
     return shape
+
+
+def critic_batches(entry: str, batch: Sequence[int]) -> tuple[str, list[int]]:
+    """``"dcgan:64,256"`` -> ``("dcgan", [64, 256])``; ``"dcgan"`` and ``"MODULE:ATTR"`` take
+    ``batch``.
+
+    Raises:
+      ValueError: an unknown critic name, or batch sizes that are not integers >= 1.
+    """
+    name, _, sizes = entry.partition(":")
+    if name in CRITICS and sizes:
+        try:
+            batches = [int(b) for b in sizes.split(",")]
+        except ValueError:
+            raise ValueError(f"--critic {entry}: batch sizes should be integers") from None
+    elif name in CRITICS or ":" in entry:
+        name, batches = (name if name in CRITICS else entry), list(batch)
+    else:
+        raise ValueError(f"--critic {entry}: should be one of {sorted(CRITICS)}, "
+                         "NAME:B1,B2 or your own MODULE:ATTR")
+    if not batches or min(batches) < 1:
+        raise ValueError(f"--critic {entry}: batch sizes should be >= 1")
+    return name, batches
 
 
 def build_critic(name: str, *, seed: int = 0, event_shape: Sequence[int] | None = None

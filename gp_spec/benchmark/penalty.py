@@ -36,7 +36,7 @@ from torch import nn
 
 from gp_spec._devices import resolve_device
 from gp_spec._validation import check_weight
-from gp_spec.benchmark.critics import CriticSpec
+from gp_spec.benchmark.critics import CriticSpec, critic_batches
 from gp_spec.benchmark.runner import (
     DTYPES,
     Case,
@@ -179,20 +179,22 @@ def _calls(factory: Callable[[], nn.Module]) -> Callable[[tuple[int, ...]], nn.M
     return lambda _shape: factory()
 
 
-def _critics(critic: CriticLike | Sequence[CriticLike]) -> list[str | CriticSpec]:
-    """Critic names, ``MODULE:ATTR`` strings, or modules/factories wrapped as CriticSpecs."""
+def _critics(critic: CriticLike | Sequence[CriticLike], batches: Sequence[int]
+             ) -> list[tuple[str | CriticSpec, list[int]]]:
+    """``(critic, batches)`` pairs: names (``"dcgan:64,256"`` carries its own batch sizes),
+    ``MODULE:ATTR`` strings, or modules/factories wrapped as CriticSpecs."""
     items = [critic] if isinstance(critic, (str, nn.Module)) or callable(critic) else \
         list(critic)
-    out: list[str | CriticSpec] = []
+    out: list[tuple[str | CriticSpec, list[int]]] = []
     for i, c in enumerate(items):
         if isinstance(c, str):
-            out.append(c)
+            out.append(critic_batches(c, batches))
         elif isinstance(c, nn.Module):
-            out.append(CriticSpec(f"{type(c).__name__}", (), _copies(c),
-                                  f"the user's {type(c).__name__}"))
+            out.append((CriticSpec(f"{type(c).__name__}", (), _copies(c),
+                                   f"the user's {type(c).__name__}"), list(batches)))
         elif callable(c):
-            out.append(CriticSpec(getattr(c, "__name__", f"critic{i}"), (), _calls(c),
-                                  "the user's critic"))
+            out.append((CriticSpec(getattr(c, "__name__", f"critic{i}"), (), _calls(c),
+                                   "the user's critic"), list(batches)))
         else:
             raise TypeError(f"critic={c!r}, but should be a name, MODULE:ATTR, an nn.Module "
                             "or a function making one")
@@ -227,8 +229,9 @@ def bench_penalty(
         another convention through ``adapter``, or ``"MODULE:ATTR"`` / ``"file.py:ATTR"``.
       spec: a name in ``gp_spec.SPECS`` (paired and max-gradient specs included).
       weight: the weight ``impl`` uses, given to the reference too (None: the spec's).
-      critic: ``"mlp"``, ``"dcgan"``, ``"resnet"``, ``"MODULE:ATTR"``, an ``nn.Module`` or a
-        function making one, or a sequence of these (one case each).
+      critic: ``"mlp"``, ``"dcgan"``, ``"resnet"`` (``"dcgan:64,256"``: with its own batch
+        sizes), ``"MODULE:ATTR"``, an ``nn.Module`` or a function making one, or a sequence
+        of these (one case per critic and batch size).
       batch: batch size(s). event_shape: one sample's shape (required for your own critic).
       dtype: ``"float32"`` and/or ``"bfloat16"``; ``amp=True`` runs the bf16 cases under
         ``torch.autocast`` with float32 parameters instead of bf16 parameters.
@@ -256,7 +259,7 @@ def bench_penalty(
     batches = [batch] if isinstance(batch, int) else list(batch)
     dtypes = [dtype] if isinstance(dtype, str) else list(dtype)
     _validate(batches, dtypes, iters, warmup)
-    critics = _critics(critic)
+    critics = _critics(critic, batches)
     judged = None
     if verdict:
         judged = _verdict(obj, sp, conformance_kwargs(
@@ -270,7 +273,7 @@ def bench_penalty(
     meta = run_meta(dev, iters=iters, warmup=warmup, steps=steps, max_seconds=max_seconds,
                     seed=seed, weight=w)
     meta["device type"] = dev.type
-    plan = [(d, c, b) for d in dtypes for c in critics for b in batches]
+    plan = [(d, c, b) for d in dtypes for c, bs in critics for b in bs]
     results = []
     with Progress(len(plan), "bench", every=0.0, enabled=progress) as bar:
         for d, c, b in plan:
@@ -315,7 +318,7 @@ def user_trainer(
     """A trainer of the ``user`` step of :func:`bench_penalty` on ``case`` (for timing it
     elsewhere, e.g. under pytest-benchmark)."""
     _, _, user, sp, w = _prepare(impl, spec, weight, adapter, None)
-    (c,) = _critics(critic)
+    ((c, _),) = _critics(critic, [case.batch])
     critics = None if isinstance(c, str) else {c.name: c}
     return make_trainer(case, penalty_variants(user, sp, w)[2], settings, critics=critics)
 
