@@ -150,7 +150,8 @@ def test_conformance_keywords_are_built_in_one_place(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(conformance, "check", check)
     bench_penalty(wgan_gp, "wgan-gp", weight=10, **TINY, label="L", **FAST)
     assert seen["passed"] == seen["built"]
-    assert set(seen["built"]) == {"weight", "device", "label", "adapter"}
+    # the timed event shape is forwarded (the verdict judges the domain that was timed)
+    assert set(seen["built"]) == {"weight", "device", "label", "adapter", "event_shape"}
     assert seen["built"]["label"] == "L" and seen["built"]["weight"] == 10
 
 

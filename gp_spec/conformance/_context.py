@@ -347,17 +347,18 @@ class CheckContext:
             text, where = _describe(exc)
             raise ImplementationError(text, cause=f"raised:{where}:{text}") from exc
 
-    def _validated(self, out: Any, real: Tensor) -> Tensor:
-        if not isinstance(out, Tensor):
-            number = isinstance(out, (int, float, np.number)) and not isinstance(out, bool)
+    def _validated(self, result: Any, real: Tensor) -> Tensor:
+        if not isinstance(result, Tensor):
+            number = isinstance(result, (int, float, np.number)) and not isinstance(result, bool)
             hint = (
                 " (return the tensor itself, not float(...) or .item(): the penalty must stay "
                 "differentiable)" if number else ""
             )
             raise ImplementationError(
-                f"returned {type(out).__name__}, but should return a 0-dim torch.Tensor{hint}",
-                cause="return-type",
+                f"returned {type(result).__name__}, but should return a 0-dim torch.Tensor"
+                f"{hint}", cause="return-type",
             )
+        out: Tensor = result
         if out.ndim != 0 and out.numel() == 1:  # (1,) or (1, 1): usable as a loss as it is
             out = out.reshape(())
         if out.ndim != 0:

@@ -175,7 +175,7 @@ class Caller:
     owner_attr: str | None = None
 
     def __call__(self, critic: nn.Module, real: Tensor, fake: Tensor,
-                 labels: Tensor | None) -> Any:
+                 labels: Tensor | None = None) -> Any:
         conv = self.convention
         box: dict[str, Any] = {}
 
