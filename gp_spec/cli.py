@@ -17,7 +17,8 @@ __all__ = ["main"]
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "conform": ("gp_spec.conformance.cli", "check a penalty implementation against its spec"),
     "train": ("gp_spec.harness.cli", "train a GAN with any objective and penalty"),
-    "bench": ("gp_spec.benchmark.cli", "time a critic step with each penalty variant"),
+    "bench": ("gp_spec.benchmark.cli", "time your penalty (or the WGAN-GP variants) against a "
+              "plain critic step and the spec's reference"),
     "reproduce": ("gp_spec.harness.reproduce", "reproduce a claim of the papers (C1-C8)"),
     "specs": ("gp_spec._specs_cli", "list the specs and their checks"),
 }

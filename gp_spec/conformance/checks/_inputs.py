@@ -59,9 +59,10 @@ def np64(t: Tensor) -> np.ndarray:
 def probes(ctx: CheckContext, salt: str, *, per_shape: int = 2,
            sizes: tuple[int, ...] = FAMILY_SIZES, min_n: int = 1
            ) -> list[tuple[tuple[int, ...], int]]:
-    """The probe family of one check: for every event shape of the domain, ``per_shape``
-    batch sizes drawn by the seed from ``sizes`` (at least one small and one above 64 when
-    two are drawn), or the domain's fixed batch size."""
+    """The probe family of one check: the domain's primary event shape with ``per_shape``
+    batch sizes drawn by the seed from ``sizes`` (one of at most 64 and one above 64 when two
+    are drawn), every other event shape of the domain with one size drawn from all of
+    ``sizes``; or the domain's fixed batch size."""
     allowed = [n for n in sizes if n >= min_n] or [max(sizes)]
     out: list[tuple[tuple[int, ...], int]] = []
     for k, shape in enumerate(ctx.domain.shapes or (ctx.event,)):
@@ -70,9 +71,12 @@ def probes(ctx: CheckContext, salt: str, *, per_shape: int = 2,
             continue
         small = [n for n in allowed if n <= 64] or allowed
         large = [n for n in allowed if n > 64] or allowed
-        chosen = [ctx.pick(small, f"{salt}{k}s")]
-        if per_shape > 1:
-            chosen.append(ctx.pick(large, f"{salt}{k}l"))
+        if k > 0:  # the other ranks: one size each
+            chosen = [ctx.pick(allowed, f"{salt}{k}")]
+        else:
+            chosen = [ctx.pick(small, f"{salt}{k}s")]
+            if per_shape > 1:
+                chosen.append(ctx.pick(large, f"{salt}{k}l"))
         out += [(shape, n) for n in dict.fromkeys(chosen)]
     return out
 
