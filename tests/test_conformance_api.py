@@ -159,6 +159,23 @@ def test_pytest_plugin_gives_one_junit_case_per_check(tmp_path: Path) -> None:
     assert 'name="wgan-gp.norm.all-event-dims"' in text
     assert "gp-spec: implementation" in proc.stdout  # the header names impl, spec, seed
     assert "seed 0" in proc.stdout and "torch " in proc.stdout
+    assert "gp-spec: domain vectors (N, 3)" in proc.stdout  # and the domain it detected
+    # pytest counts the checks as collected items (not "collected 0 items")
+    assert f"collected {n_checks} items" in proc.stdout, proc.stdout
+    # the JUnit class is gp-spec.<spec>, with no leading dot
+    assert 'classname="gp-spec.wgan-gp"' in text and 'classname=".' not in text
+
+
+def test_the_plugin_is_silent_and_imports_nothing_without_gp_impl(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text(
+        "import sys\n"
+        "def test_no_torch():\n"
+        "    assert 'torch' not in sys.modules and 'gp_spec.conformance._engine' not in "
+        "sys.modules\n"
+    )
+    proc = _pytest("-q", "test_plain.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert "gp-spec" not in proc.stdout and "1 passed" in proc.stdout
 
 
 def test_parametrize_with_checks_in_a_users_test_file(tmp_path: Path) -> None:
