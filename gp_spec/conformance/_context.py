@@ -29,6 +29,7 @@ from gp_spec.conformance._sandbox import (
     silenced_stdout,
     working_directory,
 )
+from gp_spec.conformance._view import Container, CriticView
 from gp_spec.errors import first_line
 from gp_spec.specs import Spec
 
@@ -91,12 +92,6 @@ class Outcome:
     status: Literal["pass", "warn"] = "pass"
 
 
-Container = tuple[Literal["dict", "tuple"], Any] | None
-"""How the critic's scores are wrapped: None (a tensor), ``("dict", key)`` (a dict; key None:
-any key reads the scores) or ``("tuple", length)`` (the scores in every slot, so that
-``out[0]``, ``out[-1]`` and ``score, *_ = out`` all read them)."""
-
-
 @dataclass(frozen=True)
 class Domain:
     """The input domain the implementation is checked in (SPEC §6).
@@ -139,81 +134,6 @@ class Domain:
         cont = "" if self.container is None else f" inside a {self.container[0]}"
         fake = ", fake carrying the generator's graph" if self.fake_grad else ""
         return f"{self.kind} (N, {shape}), critic output {out}{cont}, {n}{fake}{extra}"
-
-
-# -- the critic as the implementation sees it ----------------------------------------------
-
-class _AnyKey(dict):  # type: ignore[type-arg]
-    """A dict of critic outputs in which every key reads the scores (StudioGAN's
-    ``out["adv_output"]``, ``out["logits"]``, ...)."""
-
-    def __init__(self, scores: Tensor) -> None:
-        super().__init__(adv_output=scores)
-        self.scores = scores
-
-    def __getitem__(self, key: Any) -> Tensor:
-        return self.scores
-
-    def get(self, key: Any, default: Any = None) -> Tensor:
-        return self.scores
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-
-class CriticView(nn.Module):
-    """The check's critic in the user's conventions, recording how it is used.
-
-    Forwards ``x`` (and labels, ignored by the check's critics) to ``inner`` and formats the
-    ``(N,)`` scores as ``(N,)`` / ``(N, 1)``, inside a dict or tuple if the adapter says so.
-    Records every input's shape, whether ``inner`` was in training mode at each call, and a
-    detached copy of every concrete input (inside ``torch.func`` transforms inputs are not
-    concrete: then ``opaque`` is set).
-    """
-
-    def __init__(self, inner: nn.Module, output: Literal["n", "n1"] = "n",
-                 container: Container = None) -> None:
-        super().__init__()
-        self.inner = inner
-        self.output = output
-        self.container = container
-        self.inputs: list[Tensor] = []
-        self.shapes: list[tuple[int, ...]] = []
-        self.modes: list[bool] = []
-        self.opaque = False
-        self.calls = 0
-
-    def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        if isinstance(x, Tensor):
-            self.shapes.append(tuple(x.shape))
-            self.modes.append(self.inner.training)
-            if torch._C._functorch.is_functorch_wrapped_tensor(x):
-                self.opaque = True
-            else:
-                self.inputs.append(x.detach().clone())
-        out: Tensor = self.inner(x)
-        if self.output == "n1":
-            out = out[:, None]
-        if self.container is None:
-            return out
-        kind, key = self.container
-        if kind == "dict":
-            return _AnyKey(out) if key is None else {key: out}
-        return tuple([out] * max(int(key), 1))  # the scores in every slot: [0] or [-1]
-
-    @property
-    def device(self) -> torch.device:
-        """The device of the critic's parameters (code written for ``self.device``)."""
-        for p in self.inner.parameters():
-            return p.device
-        return torch.device("cpu")
-
-    def points(self) -> Tensor | None:
-        """All recorded rows, flattened to ``(M, D)`` in float64; None if nothing concrete."""
-        if not self.inputs:
-            return None
-        return torch.cat([t.reshape(t.shape[0], -1) for t in self.inputs]).double().cpu()
 
 
 @dataclass
