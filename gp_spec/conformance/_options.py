@@ -208,7 +208,8 @@ def _int(value: object) -> int:
     return int(value)
 
 
-def _batch_size(n: object) -> int | None:
+def _positive(n: object, message: str) -> int | None:
+    """``n`` as a positive int, None as None; else ``InvalidArgumentError(message)``."""
     if n is None:
         return None
     try:
@@ -216,11 +217,13 @@ def _batch_size(n: object) -> int | None:
     except TypeError:
         k = 0
     if k < 1:
-        raise InvalidArgumentError(
-            f"batch_size={n!r}, but should be a positive int (the batch size the "
-            "implementation hard-codes) or None (checks vary N)"
-        )
+        raise InvalidArgumentError(message)
     return k
+
+
+def _batch_size(n: object) -> int | None:
+    return _positive(n, f"batch_size={n!r}, but should be a positive int (the batch size the "
+                        "implementation hard-codes) or None (checks vary N)")
 
 
 def _critic_output(value: object) -> CriticOutput:
@@ -239,15 +242,7 @@ def _flag(value: object, name: str) -> bool:
 
 
 def _num_classes(n: object) -> int | None:
-    if n is None:
-        return None
-    try:
-        k = _int(n)
-    except TypeError:
-        k = 0
-    if k < 1:
-        raise InvalidArgumentError(f"num_classes={n!r}, but should be a positive int or None")
-    return k
+    return _positive(n, f"num_classes={n!r}, but should be a positive int or None")
 
 
 class ExpectedFailureWarning(UserWarning):

@@ -33,7 +33,7 @@ from gp_spec.conformance.checks._numbers import TERMS, digits, mean_interval, wi
 from gp_spec.conformance.checks._registry import register, statistical_rate
 from gp_spec.specs import Spec
 
-__all__ = ["bernstein_p"]
+__all__ = ["bernstein_p", "hoeffding_p"]
 
 
 def _with_law(spec: Spec) -> bool:
@@ -193,6 +193,12 @@ def _alpha_uniform(ctx: CheckContext) -> Outcome:
 
 # -- through values ----------------------------------------------------------------------------
 
+def hoeffding_p(mean: float, expected: float, n: int, width: float = 1.0) -> float:
+    """Hoeffding's inequality for the mean of ``n`` iid draws in an interval of ``width``:
+    ``P(|mean - E| >= t) <= 2 exp(-2 n t^2 / width^2)``."""
+    return min(1.0, 2.0 * math.exp(-2.0 * n * (mean - expected) ** 2 / width**2))
+
+
 def bernstein_p(mean: float, expected: float, n: int, var: float, bound: float) -> float:
     """Bernstein's inequality for the mean of ``n`` iid draws with variance ``var`` and
     ``|X - E X| <= bound``: ``P(|mean - E| >= t) <= 2 exp(-n t^2 / (2 var + 2 bound t / 3))``."""
@@ -309,7 +315,7 @@ def _dragan_law(ctx: CheckContext) -> Outcome:
         total += ctx.value(critic, real, 3.0 * real + 1.0) / scale
     got = total / calls
     pts = n * calls
-    pval = min(1.0, 2 * math.exp(-2 * pts * (got - expected) ** 2))
+    pval = hoeffding_p(got, expected, pts)
     rate = statistical_rate(ctx.spec)
     if pval < rate:
         raise CheckFailed(
@@ -410,7 +416,7 @@ def _dragan_offsets(ctx: CheckContext, meas: measures.Dragan, event: tuple[int, 
         total += ctx.value(critic, real, fake) / scale
     got = total / calls
     pts = n * calls
-    pval = min(1.0, 2 * math.exp(-2 * pts * (got - expected) ** 2))
+    pval = hoeffding_p(got, expected, pts)
     rate = statistical_rate(ctx.spec)
     if pval < rate:
         raise CheckFailed(
