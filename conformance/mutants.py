@@ -437,6 +437,14 @@ def one_sided_when_odd(critic: nn.Module, real: Tensor, fake: Tensor, *, weight:
     return weight * ((norm - 1) ** 2).mean()
 
 
+def two_sided_when_even(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                        ) -> Tensor:
+    norm = _norms(_input_grad(critic, _interpolates(real, fake)))
+    if real.shape[0] % 2 == 0:  # BUG: the two-sided term when the batch size is even
+        return weight * ((norm - 1) ** 2).mean()
+    return weight * torch.relu(norm - 1).square().mean()
+
+
 def norm_clamped_at_3(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
                       ) -> Tensor:
     norm = _norms(_input_grad(critic, _interpolates(real, fake))).clamp(max=3.0)  # BUG
@@ -665,6 +673,8 @@ MUTANTS: tuple[Mutant, ...] = (
        "grad.norm(2, dim=1): right on (N, d), per position on (N, C, L)"),
     _m(one_sided_when_odd, "wgan-gp", _W, "term.below-one",
        "the one-sided term when the batch size is odd"),
+    _m(two_sided_when_even, "wgan-lp", _W, "term.below-one",
+       "the two-sided term when the batch size is even"),
     _m(norm_clamped_at_3, "wgan-gp", _W, "term.above-one", "the norm clamped at 3"),
     _m(mean_over_half, "wgan-gp", _W, "differential.recorded-points",
        "the mean over the first half of the batch"),

@@ -59,10 +59,10 @@ def np64(t: Tensor) -> np.ndarray:
 def probes(ctx: CheckContext, salt: str, *, per_shape: int = 2,
            sizes: tuple[int, ...] = FAMILY_SIZES, min_n: int = 1
            ) -> list[tuple[tuple[int, ...], int]]:
-    """The probe family of one check: the domain's primary event shape with ``per_shape``
-    batch sizes drawn by the seed from ``sizes`` (one of at most 64 and one above 64 when two
-    are drawn), every other event shape of the domain with one size drawn from all of
-    ``sizes``; or the domain's fixed batch size."""
+    """The probe family of one check: the domain's primary event shape at one small size
+    drawn by the seed (1 or 7 of the default sizes) and, when ``per_shape`` > 1, at every size
+    above 64 (65 and 130: odd and even), every other event shape of the domain at one size
+    drawn from all of ``sizes``; or the domain's fixed batch size."""
     allowed = [n for n in sizes if n >= min_n] or [max(sizes)]
     out: list[tuple[tuple[int, ...], int]] = []
     for k, shape in enumerate(ctx.domain.shapes or (ctx.event,)):
@@ -76,7 +76,7 @@ def probes(ctx: CheckContext, salt: str, *, per_shape: int = 2,
         else:
             chosen = [ctx.pick(small, f"{salt}{k}s")]
             if per_shape > 1:
-                chosen.append(ctx.pick(large, f"{salt}{k}l"))
+                chosen += large
         out += [(shape, n) for n in dict.fromkeys(chosen)]
     return out
 
