@@ -17,13 +17,13 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from torch import Tensor, nn
 
 from gp_spec import SPECS
-from gp_spec.benchmark.critics import DCGAN, MLP
+from gp_spec.harness.models import DCGANCritic, MLPCritic
 
 CASES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
-    "mlp-2d": (lambda: MLP(2), (2,)),
-    "mlp-64d": (lambda: MLP(64), (64,)),
-    "conv-8x8": (lambda: DCGAN(resolution=8, width=16), (3, 8, 8)),
-    "conv-32x32": (lambda: DCGAN(resolution=32, width=16), (3, 32, 32)),
+    "mlp-2d": (lambda: MLPCritic((2,)), (2,)),
+    "mlp-64d": (lambda: MLPCritic((64,)), (64,)),
+    "conv-8x8": (lambda: DCGANCritic((3, 8, 8), 16, stem=False), (3, 8, 8)),
+    "conv-32x32": (lambda: DCGANCritic((3, 32, 32), 16, stem=False), (3, 32, 32)),
 }
 BATCHES = (64, 256)
 ROUNDS = {"mlp-2d": 10, "mlp-64d": 10, "conv-8x8": 10, "conv-32x32": 4}

@@ -10,8 +10,9 @@ fail and ``catches`` to be among its failing checks; ``python -m conformance.tab
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -33,6 +34,9 @@ class Mutant:
       fn: canonical ``fn(critic, real, fake) -> 0-dim tensor``.
       catches: the clause (``<spec>.<clause>`` without the spec) of the check naming the bug.
       bug: the bug in one line.
+      status: the status of that check: ``fail``, or ``error`` for an implementation that
+        raises (e.g. gp-spec's own exceptions, which are the implementation's errors).
+      options: further keywords of ``check()`` (e.g. an adapter), usually none.
     """
 
     name: str
@@ -41,6 +45,8 @@ class Mutant:
     fn: Canonical
     catches: str
     bug: str
+    status: str = "fail"
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def bake(impl: Impl, weight: float) -> Canonical:
@@ -401,8 +407,173 @@ def max_gradient_mean(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: 
 _W, _R = 10.0, 5.0
 
 
-def _m(impl: Impl, spec: str, weight: float, catches: str, bug: str) -> Mutant:
-    return Mutant(impl.__name__, spec, weight, bake(impl, weight), catches, bug)
+
+# -- issue 14: bugs that show only at some shape, batch size or magnitude ------------------
+
+def _two_sided_of(critic: nn.Module, points: Tensor, weight: float) -> Tensor:
+    return weight * ((_norms(_input_grad(critic, points)) - 1) ** 2).mean()
+
+
+def alpha_per_pixel(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    n, _, h, w = real.shape  # images only
+    alpha = torch.rand(n, 1, h, w, dtype=real.dtype, device=real.device)  # BUG: per pixel
+    return _two_sided_of(critic, alpha * real.detach() + (1 - alpha) * fake.detach(), weight)
+
+
+def norm_dim1_signals(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                      ) -> Tensor:
+    if real.ndim > 3:
+        raise ValueError("written for vectors and signals (N, C, L)")
+    grad = _input_grad(critic, _interpolates(real, fake))
+    norm = grad.norm(2, dim=1)  # BUG: right for (N, d), per position on (N, C, L)
+    return weight * ((norm - 1) ** 2).mean()
+
+
+def one_sided_when_odd(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                       ) -> Tensor:
+    norm = _norms(_input_grad(critic, _interpolates(real, fake)))
+    if real.shape[0] % 2:  # BUG: the one-sided term when the batch size is odd
+        return weight * torch.relu(norm - 1).square().mean()
+    return weight * ((norm - 1) ** 2).mean()
+
+
+def norm_clamped_at_3(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                      ) -> Tensor:
+    norm = _norms(_input_grad(critic, _interpolates(real, fake))).clamp(max=3.0)  # BUG
+    return weight * ((norm - 1) ** 2).mean()
+
+
+def mean_over_half(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    norm = _norms(_input_grad(critic, _interpolates(real, fake)))
+    return weight * ((norm[: norm.shape[0] // 2 + 1] - 1) ** 2).mean()  # BUG: half the batch
+
+
+def alpha_shared_by_pairs(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                          ) -> Tensor:
+    n = real.shape[0]
+    half = torch.rand(((n + 1) // 2,) + (1,) * (real.ndim - 1), dtype=real.dtype,
+                      device=real.device)
+    alpha = half.repeat_interleave(2, dim=0)[:n]  # BUG: samples 2i and 2i+1 share alpha
+    return _two_sided_of(critic, alpha * real.detach() + (1 - alpha) * fake.detach(), weight)
+
+
+def sum_above_64(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    term = (_norms(_input_grad(critic, _interpolates(real, fake))) - 1) ** 2
+    return weight * (term.sum() if real.shape[0] > 64 else term.mean())  # BUG beyond N = 64
+
+
+# -- issue 14: torch.func hides the points; the values still show the measure -------------
+
+def _func_penalty(critic: nn.Module, points: Tensor, weight: float) -> Tensor:
+    """The two-sided term with per-sample input gradients from torch.func (no concrete
+    points ever reach the critic)."""
+    from torch.func import functional_call, grad, vmap
+
+    params = dict(critic.named_parameters())
+
+    def score(p: dict[str, Tensor], x: Tensor) -> Tensor:
+        return functional_call(critic, p, (x[None],)).sum()
+
+    g = vmap(grad(score, argnums=1), in_dims=(None, 0))(params, points.detach())
+    return weight * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def func_alpha_per_element(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                           ) -> Tensor:
+    alpha = torch.rand_like(real)  # BUG: one alpha per element
+    return _func_penalty(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+def func_alpha_beta22(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                      ) -> Tensor:
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    alpha = torch.distributions.Beta(2.0, 2.0).sample(shape).to(real)  # BUG: Beta(2, 2)
+    return _func_penalty(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+def func_alpha_narrow(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                      ) -> Tensor:
+    alpha = 0.1 + 0.8 * _alpha(real)  # BUG: U(0.1, 0.9)
+    return _func_penalty(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+def func_dragan_std_of_fake(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                            ) -> Tensor:
+    x = real.detach()
+    u = torch.rand_like(x)
+    x_p = x + 0.5 * fake.detach().std(unbiased=False) * u  # BUG: the fake batch's std
+    alpha = _alpha(x)
+    return _func_penalty(critic, x + alpha * (x_p - x), weight)
+
+
+# -- issue 14: a forged verdict ------------------------------------------------------------
+
+def raises_check_skipped(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                         ) -> Tensor:
+    from gp_spec.conformance._context import CheckSkipped
+
+    raise CheckSkipped("nothing to see here")  # BUG: gp-spec's own exception, forged
+
+
+# -- issue 14: clauses never checked before --------------------------------------------------
+
+def max_gradient_no_buffer(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                           ) -> Tensor:
+    norm = _norms(_input_grad(critic, _interpolates(real, fake)))
+    return weight * norm.square().max()  # BUG: no S_max buffer across calls
+
+
+def max_gradient_on_real(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                         ) -> Tensor:
+    norm = _norms(_input_grad(critic, real))  # BUG: the real points, not interpolates
+    return weight * norm.square().max()
+
+
+def _dragan_with(x: Tensor, std: Tensor | float, critic: nn.Module, weight: float) -> Tensor:
+    u = torch.rand_like(x)
+    x_p = x + 0.5 * std * u
+    alpha = _alpha(x)
+    return _two_sided_of(critic, x + alpha * (x_p - x), weight)
+
+
+def dragan_per_sample_std(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                          ) -> Tensor:
+    x = real.detach()
+    std = x.flatten(1).std(dim=1, unbiased=False).reshape((-1,) + (1,) * (x.ndim - 1))
+    return _dragan_with(x, std, critic, weight)  # BUG: std per sample
+
+
+def dragan_std_of_fake(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                       ) -> Tensor:
+    return _dragan_with(real.detach(), fake.detach().std(unbiased=False), critic, weight)
+
+
+def dragan_unbiased_std(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                        ) -> Tensor:
+    x = real.detach()
+    return _dragan_with(x, x.std(), critic, weight)  # BUG: torch's unbiased std
+
+
+def quotient_floor_1e2(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                       ) -> Tensor:
+    s_r, s_f, dist = _scores(critic, real, fake)
+    q = (s_r - s_f).abs() / dist.clamp_min(1e-2)  # BUG: floor 1e-2, not 1e-6
+    return weight * torch.relu(q - 1).square().mean()
+
+
+def eval_mode_inside(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                     ) -> Tensor:
+    was = critic.training
+    critic.eval()  # BUG: the penalty of the critic in eval mode (restored afterwards)
+    try:
+        return _two_sided_of(critic, _interpolates(real, fake), weight)
+    finally:
+        critic.train(was)
+
+
+def _m(impl: Impl, spec: str, weight: float, catches: str, bug: str, status: str = "fail"
+       ) -> Mutant:
+    return Mutant(impl.__name__, spec, weight, bake(impl, weight), catches, bug, status)
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -449,8 +620,8 @@ MUTANTS: tuple[Mutant, ...] = (
        "alpha ~ N(0.5, 0.25^2) clipped to [0, 1]"),
     _m(real_with_real, "wgan-gp", _W, "measure.support",
        "interpolates a real sample with a shuffled real sample"),
-    _m(r1_on_fake, "r1", _R, "measure.support", "R1 evaluated on the fake samples"),
-    _m(r2_on_real, "r2", _R, "measure.support", "R2 evaluated on the real samples"),
+    _m(r1_on_fake, "r1", _R, "measure.value-distribution", "R1 evaluated on the fake samples"),
+    _m(r2_on_real, "r2", _R, "measure.value-distribution", "R2 evaluated on the real samples"),
     _m(midpoint_random_alpha, "sgp-mid", _W, "measure.support",
        "mu_mid drawn with alpha ~ U(0, 1) instead of alpha = 1/2"),
     _m(anchor_wrong_point, "sgp-anchor", _W, "measure.support",
@@ -460,8 +631,6 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(dragan_alpha_per_element, "dragan", _W, "measure.value-distribution",
        "DRAGAN noise (1 - alpha) beta c std(x) with alpha per element (torchgan 0.1.0)"),
     # purity
-    _m(requires_grad_on_caller, "r1", _R, "purity.inputs-unchanged",
-       "real.requires_grad_() on the caller's tensor"),
     _m(in_place_interpolation, "wgan-gp", _W, "purity.inputs-unchanged",
        "interpolates built in place in the caller's real tensor"),
     _m(grad_mode_left_off, "sgp-mid", _W, "purity.global-state",
@@ -489,5 +658,44 @@ MUTANTS: tuple[Mutant, ...] = (
        "real shuffled before pairing"),
     _m(max_gradient_mean, "max-gradient", _W, "reduction.max-over-points",
        "mean of ||g||^2 over the points instead of the max"),
+    # issue 14: shape-, batch- and magnitude-dependent bugs
+    _m(alpha_per_pixel, "wgan-gp", _W, "measure.support",
+       "images only: alpha of shape (N, 1, H, W), one per pixel"),
+    _m(norm_dim1_signals, "wgan-gp", _W, "norm.all-event-dims",
+       "grad.norm(2, dim=1): right on (N, d), per position on (N, C, L)"),
+    _m(one_sided_when_odd, "wgan-gp", _W, "term.below-one",
+       "the one-sided term when the batch size is odd"),
+    _m(norm_clamped_at_3, "wgan-gp", _W, "term.above-one", "the norm clamped at 3"),
+    _m(mean_over_half, "wgan-gp", _W, "differential.recorded-points",
+       "the mean over the first half of the batch"),
+    _m(alpha_shared_by_pairs, "wgan-lp", _W, "measure.alpha-per-sample",
+       "samples 2i and 2i + 1 share one alpha"),
+    _m(sum_above_64, "gan-0gp", _W, "term.above-one", "a sum over the batch when N > 64"),
+    # issue 14: torch.func (no concrete points reach the critic)
+    _m(func_alpha_per_element, "wgan-gp", _W, "measure.value-distribution",
+       "torch.func: one alpha per element"),
+    _m(func_alpha_beta22, "wgan-gp", _W, "measure.value-distribution",
+       "torch.func: alpha ~ Beta(2, 2)"),
+    _m(func_alpha_narrow, "wgan-gp", _W, "measure.value-distribution",
+       "torch.func: alpha ~ U(0.1, 0.9)"),
+    _m(func_dragan_std_of_fake, "dragan", _W, "measure.value-distribution",
+       "torch.func DRAGAN perturbed by the std of the fake batch"),
+    # issue 14: a forged verdict, and clauses never checked before
+    _m(raises_check_skipped, "wgan-gp", _W, "term.below-one",
+       "raises gp-spec's own CheckSkipped to skip every check", status="error"),
+    _m(max_gradient_no_buffer, "max-gradient", _W, "state.max-gradient-buffer",
+       "max-gradient without the S_max buffer"),
+    _m(max_gradient_on_real, "max-gradient", _W, "measure.max-gradient-points",
+       "max-gradient on the real points instead of fresh interpolates"),
+    _m(dragan_per_sample_std, "dragan", _W, "measure.dragan-scale",
+       "DRAGAN scaled by each sample's own std"),
+    _m(dragan_std_of_fake, "dragan", _W, "measure.dragan-scale",
+       "DRAGAN scaled by the std of the fake batch"),
+    _m(dragan_unbiased_std, "dragan", _W, "measure.dragan-scale",
+       "DRAGAN scaled by torch's unbiased std (NaN for one element)"),
+    _m(quotient_floor_1e2, "lp-quotient", _W, "quotient.distance-floor",
+       "the distance clamped below at 1e-2 instead of 1e-6"),
+    _m(eval_mode_inside, "wgan-gp", _W, "critic.mode-unchanged",
+       "critic.eval() inside the penalty (train() restored after)"),
 )
 """Every mutant, in table order."""

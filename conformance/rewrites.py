@@ -7,14 +7,16 @@ fails one of them rejects a correct implementation, and must be fixed rather tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
-from conformance.mutants import Canonical, Impl, bake
+from conformance.mutants import Impl, bake
 
 __all__ = ["REWRITES", "Rewrite"]
 
@@ -27,15 +29,19 @@ class Rewrite:
       name: unique id (the pytest id and the table row).
       spec: the ``gp_spec.SPECS`` name it implements.
       weight: the weight baked into ``fn``.
-      fn: canonical ``fn(critic, real, fake) -> 0-dim tensor``.
+      fn: the implementation: canonical ``fn(critic, real, fake) -> 0-dim tensor``, or a
+        convention gp-spec infers from the signature (``(real_pred, real_img)``, ...).
       how: what is different about it, in one line.
+      options: further keywords of ``check()`` (e.g. ``batch_size`` for code that
+        hard-codes one), usually none.
     """
 
     name: str
     spec: str
     weight: float
-    fn: Canonical
+    fn: Callable[..., Any]
     how: str
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _alpha(x: Tensor) -> Tensor:
@@ -201,9 +207,189 @@ def float32_alpha(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: floa
     return weight * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+# -- issue 14: correct but unusual ---------------------------------------------------------
+
+def _wgan_gp_at(critic: nn.Module, x_hat: Tensor, weight: float) -> Tensor:
+    x = x_hat.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return weight * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def jacrev_per_sample(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                      ) -> Tensor:
+    """WGAN-GP with per-sample input gradients from ``torch.func.jacrev`` under ``vmap``."""
+    from torch.func import functional_call, jacrev
+
+    alpha = _alpha(real)
+    x_hat = (alpha * real + (1 - alpha) * fake).detach()
+    params = dict(critic.named_parameters())
+
+    def score(x: Tensor) -> Tensor:
+        return functional_call(critic, params, (x[None],)).reshape(())
+
+    g = vmap(jacrev(score))(x_hat)
+    return weight * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def channels_last(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """WGAN-GP on interpolates in ``torch.channels_last`` memory format (for images)."""
+    alpha = _alpha(real)
+    x_hat = alpha * real.detach() + (1 - alpha) * fake.detach()
+    if x_hat.ndim == 4:
+        x_hat = x_hat.contiguous(memory_format=torch.channels_last)
+    return _wgan_gp_at(critic, x_hat, weight)
+
+
+def lerp_interpolates(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                      ) -> Tensor:
+    """WGAN-GP with ``torch.lerp(fake, real, alpha)``."""
+    return _wgan_gp_at(critic, torch.lerp(fake.detach(), real.detach(), _alpha(real)), weight)
+
+
+def local_generator(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """WGAN-GP drawing alpha from a local ``torch.Generator`` seeded afresh on every call."""
+    g = torch.Generator(device=real.device).manual_seed(int(torch.randint(2**62, ())))
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    alpha = torch.rand(shape, generator=g, device=real.device, dtype=real.dtype)
+    return _wgan_gp_at(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+def numpy_alpha(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """WGAN-GP with alpha drawn by NumPy's global RNG (PyTorch-GAN's ``np.random.random``)."""
+    import numpy as np
+
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    alpha = torch.as_tensor(np.random.random(shape), dtype=real.dtype, device=real.device)
+    return _wgan_gp_at(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+class GradientPenalty:
+    """WGAN-GP as a callable object (``__call__(critic, real, fake)``)."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def __call__(self, critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        alpha = _alpha(real)
+        return _wgan_gp_at(critic, alpha * real + (1 - alpha) * fake, self.weight)
+
+
+@torch.jit.script
+def _scripted_term(norm: Tensor) -> Tensor:
+    return (norm - 1.0) ** 2
+
+
+def torchscript_term(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """WGAN-GP whose per-sample term is a TorchScript function."""
+    alpha = _alpha(real)
+    x = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return weight * _scripted_term(g.flatten(1).norm(dim=1)).mean()
+
+
+def r1_concatenated(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """R1 from one critic pass over ``cat(real, fake)``, penalising the real half."""
+    n = real.shape[0]
+    x = torch.cat([real.detach(), fake.detach()]).requires_grad_(True)
+    scores = critic(x)
+    (g,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return weight * g[:n].flatten(1).square().sum(1).mean()
+
+
+def r2_concatenated(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """R2 from one critic pass over ``cat(real, fake)``, penalising the fake half."""
+    n = real.shape[0]
+    x = torch.cat([real.detach(), fake.detach()]).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return weight * g[n:].flatten(1).square().sum(1).mean()
+
+
+def eps_1e8_in_sqrt(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """WGAN-GP with ``sqrt(sum(g^2) + 1e-8)``: below float32 resolution (SPEC §6)."""
+    alpha = _alpha(real)
+    x = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return weight * ((torch.sqrt(g.flatten(1).square().sum(1) + 1e-8) - 1) ** 2).mean()
+
+
+def eps_1e6_in_sqrt(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    """0-GP with ``sqrt(sum(g^2) + 1e-6)`` squared: the largest eps SPEC §6 accepts."""
+    alpha = _alpha(real)
+    x = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return weight * (torch.sqrt(g.flatten(1).square().sum(1) + 1e-6) ** 2).mean()
+
+
+def d_r1_loss(real_pred: Tensor, real_img: Tensor) -> Tensor:
+    """R1 in StyleGAN2's ``(real_pred, real_img)`` form (convention inferred), unweighted."""
+    (g,) = torch.autograd.grad(real_pred.sum(), real_img, create_graph=True)
+    return g.pow(2).reshape(g.shape[0], -1).sum(1).mean()
+
+
+def images_only_n1(D: nn.Module, real_imgs: Tensor, fake_imgs: Tensor) -> Tensor:
+    """WGAN-GP for images only: alpha ``(N, 1, 1, 1)``, ``grad_outputs`` of shape ``(N, 1)``."""
+    n = real_imgs.size(0)
+    alpha = torch.rand(n, 1, 1, 1, dtype=real_imgs.dtype, device=real_imgs.device)
+    x = (alpha * real_imgs + (1 - alpha) * fake_imgs).detach().requires_grad_(True)
+    out = D(x)
+    (g,) = torch.autograd.grad(out, x, grad_outputs=torch.ones(n, 1, dtype=x.dtype,
+                                                                device=x.device),
+                               create_graph=True)
+    return 10.0 * ((g.view(n, -1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def dict_critic_labels(real_images: Tensor, real_labels: Tensor, fake_images: Tensor,
+                       discriminator: nn.Module, device: torch.device) -> Tensor:
+    """StudioGAN's form: ``(real, labels, fake, critic, device)``, a critic ``D(x, labels)``
+    returning ``{"adv_output": ...}``, unweighted."""
+    n = real_images.shape[0]
+    alpha = torch.rand((n,) + (1,) * (real_images.ndim - 1), dtype=real_images.dtype,
+                       device=device)
+    x = (alpha * real_images + (1 - alpha) * fake_images).detach().requires_grad_(True)
+    out = discriminator(x, real_labels, eval=False)["adv_output"]
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return ((g.reshape(n, -1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+BATCH_SIZE = 64
+
+
+def hard_coded_batch(netD: nn.Module, real_data: Tensor, fake_data: Tensor) -> Tensor:
+    """WGAN-GP with the batch size hard-coded as a global (caogang's ``BATCH_SIZE``)."""
+    alpha = torch.rand(BATCH_SIZE, 1, dtype=real_data.dtype).expand(BATCH_SIZE, real_data[0]
+                                                                      .numel())
+    alpha = alpha.reshape(real_data.shape)
+    x = (alpha * real_data + (1 - alpha) * fake_data).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(netD(x).sum(), x, create_graph=True)
+    return 10.0 * ((g.reshape(BATCH_SIZE, -1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+class Trainer:
+    """A trainer whose method reads the critic from ``self.D`` (EmilienDupont's form)."""
+
+    def __init__(self, D: nn.Module | None, gp_weight: float) -> None:
+        self.D = D
+        self.gp_weight = gp_weight
+
+    def gradient_penalty(self, real_data: Tensor, generated_data: Tensor) -> Tensor:
+        """WGAN-GP as a trainer's method reading its critic from ``self.D``."""
+        alpha = _alpha(real_data)
+        x_hat = alpha * real_data + (1 - alpha) * generated_data
+        assert self.D is not None
+        return _wgan_gp_at(self.D, x_hat, self.gp_weight)
+
+
 def _r(impl: Impl, spec: str, weight: float) -> Rewrite:
     doc = (impl.__doc__ or "").strip().splitlines()[0]
     return Rewrite(impl.__name__, spec, weight, bake(impl, weight), doc)
+
+
+def _raw(fn: Callable[..., Any], spec: str, weight: float, name: str | None = None,
+         **options: Any) -> Rewrite:
+    """A rewrite called as written (its convention inferred from its signature)."""
+    doc = ((fn.__doc__ or "").strip().splitlines() or [""])[0]
+    return Rewrite(name or getattr(fn, "__name__", type(fn).__name__), spec, weight, fn, doc,
+                   options)
 
 
 REWRITES: tuple[Rewrite, ...] = (
@@ -222,5 +408,23 @@ REWRITES: tuple[Rewrite, ...] = (
     _r(quotient_with_maximum, "lp-quotient", 10.0),
     _r(transport_soft_constraint, "transport", 10.0),
     _r(float32_alpha, "wgan-gp", 10.0),
+    # issue 14: correct but unusual
+    _r(jacrev_per_sample, "wgan-gp", 10.0),
+    _r(channels_last, "wgan-gp", 10.0),
+    _r(lerp_interpolates, "wgan-gp", 10.0),
+    _r(local_generator, "wgan-gp", 10.0),
+    _r(numpy_alpha, "wgan-gp", 10.0),
+    _raw(GradientPenalty(10.0), "wgan-gp", 10.0, "callable_class"),
+    _r(torchscript_term, "wgan-gp", 10.0),
+    _r(r1_concatenated, "r1", 5.0),
+    _r(r2_concatenated, "r2", 5.0),
+    _r(eps_1e8_in_sqrt, "wgan-gp", 10.0),
+    _r(eps_1e6_in_sqrt, "gan-0gp", 10.0),
+    # issue 13: real conventions, called as written
+    _raw(d_r1_loss, "r1", 1.0),
+    _raw(images_only_n1, "wgan-gp", 10.0),
+    _raw(dict_critic_labels, "wgan-gp", 1.0),
+    _raw(hard_coded_batch, "wgan-gp", 10.0, batch_size=64),
+    _raw(Trainer(None, 10.0).gradient_penalty, "wgan-gp", 10.0, "trainer_method"),
 )
 """Every rewrite, in table order."""

@@ -31,14 +31,14 @@ import platform
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from scipy import stats
 
-from conformance.mutants import MUTANTS, Canonical
+from conformance.mutants import MUTANTS
 from conformance.rewrites import REWRITES
 from gp_spec import SPECS
 from gp_spec.conformance import (
@@ -73,16 +73,19 @@ class Item:
     name: str
     spec: str
     weight: float
-    fn: Canonical
+    fn: Callable[..., Any]
     catches: str | None = None  # mutants only: the clause that must name the bug
+    options: Mapping[str, Any] = field(default_factory=dict)  # further check() keywords
 
 
 def items() -> list[Item]:
     """References (default weight), rewrites and mutants, in that order."""
     out = [Item("reference", name, name, spec.default_weight, spec.bind(None))
            for name, spec in SPECS.items()]
-    out += [Item("rewrite", r.name, r.spec, r.weight, r.fn) for r in REWRITES]
-    out += [Item("mutant", m.name, m.spec, m.weight, m.fn, m.catches) for m in MUTANTS]
+    out += [Item("rewrite", r.name, r.spec, r.weight, r.fn, None, r.options)
+            for r in REWRITES]
+    out += [Item("mutant", m.name, m.spec, m.weight, m.fn, m.catches, m.options)
+            for m in MUTANTS]
     return out
 
 
@@ -118,7 +121,8 @@ def run_one(index: int, seed: int, pool: Sequence[Item] | None = None) -> Record
     """``check()`` item ``index`` of ``pool`` (default: :func:`items`) under ``seed``."""
     item = (pool if pool is not None else _items())[index]
     start = time.perf_counter()
-    report = run_check(item.fn, item.spec, weight=item.weight, seed=seed, label=item.name)
+    report = run_check(item.fn, item.spec, weight=item.weight, seed=seed, label=item.name,
+                       **item.options)
     wall = time.perf_counter() - start
     status: dict[str, str] = {}
     p_values: dict[str, float] = {}

@@ -1,7 +1,7 @@
 """Third-party penalties from PyPI keep the verdicts recorded in THIRD_PARTY.md.
 
 Skipped when a package is not installed (none is a dependency of gp_spec); CI may install
-them with ``pip install --no-deps torchgan==0.1.0 ctgan==0.12.1 torch-mimicry==0.1.16``.
+them with ``pip install --no-deps`` (the list is in ``conformance/third_party.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _require(tp: ThirdParty) -> None:
     if version != tp.version:
         pytest.skip(f"{tp.package} {version} installed; the record is for {tp.version}")
     try:
-        load(tp.module, tp.stubs)
+        load(tp.module, tp.stubs, cuda_import=tp.cuda_import)
     except ImportError as exc:
         pytest.skip(f"{tp.module} cannot be imported here: {exc}")
 

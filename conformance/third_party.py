@@ -1,23 +1,31 @@
-"""Gradient penalties shipped in PyPI packages, adapted to the canonical signature and checked.
+"""Gradient penalties shipped in PyPI packages, checked as the packages publish them.
 
 Each entry of :data:`THIRD_PARTY` names a package and version, the function checked, the spec
-and weight, and the verdict recorded in ``conformance/THIRD_PARTY.md`` (the failing clauses).
-The adapters call the package's own penalty code; where the package builds the penalty
-points inside its training step (torchgan's ``train_ops``), the adapter repeats those lines
-verbatim and says so, citing them. None of these packages is a dependency of gp_spec:
+and weight, the ``check()`` options used (documented options and adapters only: no reshaping
+glue), and the verdict recorded in ``conformance/THIRD_PARTY.md`` with its reason, read from
+the package's code. None of these packages is a dependency of gp_spec:
 
-    pip install --no-deps torchgan==0.1.0 ctgan==0.12.1 torch-mimicry==0.1.16
+    pip install --no-deps torchgan==0.1.0 ctgan==0.12.1 torch-mimicry==0.1.16 \
+        pytorch-gan-zoo==0.0.6 wgangp-pytorch==0.1.4 stylegan2-pytorch==1.9.0
     python -m conformance.third_party          # one report per installed package
 
-Each imports modules that its penalty never uses and that are absent here or cannot load
-beside a CPU-only torch (torchvision for torchgan; pandas, tqdm and rdt for ctgan; tensorflow,
-torchvision, tensorboard and torch 1.x's ``torch._six`` for torch-mimicry); those are replaced
-by inert stub modules for the duration of the import only (:func:`import_with_stubs`).
+Most packages import modules their penalty never uses and that are absent here (pandas, rdt,
+tensorflow, torchvision, kornia, ...); those are replaced by inert stub modules for the
+duration of the import only (:func:`import_with_stubs`). lucidrains' stylegan2-pytorch
+asserts ``torch.cuda.is_available()`` at import: it is imported with CUDA reported available
+for the import only. torchgan computes its penalty points inside ``train_ops`` (no callable
+penalty): its entries repeat those lines verbatim, citing them.
+
+Not included, with the reason: synthcity 0.2.12 (its import needs optuna, pydantic and more
+than ``--no-deps`` gives), mmgen/mmagic (need mmcv), vegans, dp-cgans (a ctgan fork), awgan
+and gan-lab (their modules do not import here); their conventions are covered by the
+corpus in ``docs/popular-code.md`` and the rewrites.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -112,13 +120,29 @@ def import_with_stubs(stubs: tuple[str, ...]) -> Iterator[list[str]]:
                 delattr(sys.modules[parent], child)
 
 
-def load(module: str, stubs: tuple[str, ...] = ()) -> types.ModuleType | None:
-    """Import ``module`` (with ``stubs`` for its unusable dependencies); None if not installed."""
+@contextmanager
+def _cuda_reported_available() -> Iterator[None]:
+    real = torch.cuda.is_available
+    torch.cuda.is_available = lambda: True  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.cuda.is_available = real  # type: ignore[assignment]
+
+
+def load(module: str, stubs: tuple[str, ...] = (), *, cuda_import: bool = False
+         ) -> types.ModuleType | None:
+    """Import ``module`` (with ``stubs`` for its unusable dependencies); None if not installed.
+
+    ``cuda_import``: ``torch.cuda.is_available()`` reports True during the import only (for
+    modules that assert it at import time but whose penalty runs on the CPU).
+    """
     if importlib.util.find_spec(module.split(".")[0]) is None:
         return None
     if module in sys.modules:
         return sys.modules[module]
-    with import_with_stubs(stubs):
+    with import_with_stubs(stubs), (_cuda_reported_available() if cuda_import
+                                    else contextlib.nullcontext()):
         return importlib.import_module(module)
 
 
@@ -179,6 +203,31 @@ def torchgan_dragan(losses: types.ModuleType, weight: float) -> Canonical:
     penalty.__name__ = penalty.__qualname__ = "DraganGradientPenalty"
     penalty.__module__ = "torchgan.losses"
     return penalty
+
+
+def _attr(path: str) -> Callable[[types.ModuleType, float], Any]:
+    """The module's attribute ``path`` (dotted), as published: no wrapper at all."""
+
+    def make(module: types.ModuleType, weight: float) -> Any:
+        obj: Any = module
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    return make
+
+
+def _partial(path: str, **kwargs: Any) -> Callable[[types.ModuleType, float], Any]:
+    """The module's attribute ``path`` with some of its own keyword parameters set
+    (``functools.partial``: a choice the package documents, e.g. ctgan's ``pac``)."""
+    import functools
+
+    def make(module: types.ModuleType, weight: float) -> Any:
+        fn = functools.partial(_attr(path)(module, weight), **kwargs)
+        functools.update_wrapper(fn, fn.func)
+        return fn
+
+    return make
 
 
 def ctgan_gradient_penalty(ctgan_module: types.ModuleType, weight: float) -> Canonical:
@@ -252,10 +301,14 @@ class ThirdParty:
       module: what to import; ``stubs`` the unusable dependencies stubbed meanwhile.
       function: the function or method checked, as the package names it.
       spec, weight: the spec it claims to implement and the weight passed.
-      make: builds the canonical implementation from the imported module and the weight.
+      make: the implementation from the imported module and the weight (the package's own
+        function for every entry but torchgan's inline code).
       failing: the clauses recorded as failing (empty: conformant).
-      exempt: ``{clause: reason}`` passed as ``expected_failed_checks`` (outside the
-        package's stated domain).
+      exempt: ``{clause: reason}`` passed as ``expected_failed_checks``.
+      options: further ``check()`` keywords (documented options only).
+      cuda_import: import with ``torch.cuda.is_available`` reporting True (the module asserts
+        it at import; the penalty itself runs on the CPU).
+      why: the verdict's reason, read from the package's code.
     """
 
     name: str
@@ -266,47 +319,107 @@ class ThirdParty:
     function: str
     spec: str
     weight: float
-    make: Callable[[types.ModuleType, float], Canonical]
+    make: Callable[[types.ModuleType, float], Any]
     failing: frozenset[str]
     exempt: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    cuda_import: bool = False
+    why: str = ""
 
 
 THIRD_PARTY: tuple[ThirdParty, ...] = (
     ThirdParty(
         "torchgan-wgan-gp", "torchgan", "0.1.0", "torchgan.losses", ("torchvision",),
         "torchgan.losses.WassersteinGradientPenalty (train_ops steps 1-4)", "wgan-gp", 10.0,
-        torchgan_wgan_gp,
-        frozenset({
-            "term.below-one", "term.at-one", "term.above-one", "critic.output-n1",
-            "reduction.batch-mean", "norm.all-event-dims", "grad.per-sample", "grad.parameters",
-            "measure.alpha-per-sample", "measure.alpha-uniform", "measure.value-distribution",
-            "purity.no-gradient-to-inputs", "dtype.float32", "dtype.float64",
+        torchgan_wgan_gp, frozenset({
+            "differential.recorded-points", "differential.values", "dtype.float32",
+            "dtype.float64", "grad.parameters", "grad.per-sample", "measure.alpha-per-sample",
+            "measure.alpha-uniform", "measure.value-distribution", "norm.all-event-dims",
+            "purity.no-gradient-to-inputs", "reduction.batch-mean", "term.above-one",
+            "term.at-one", "term.below-one",
         }),
+        why="one alpha per batch (torch.rand(1).item()), one norm over the whole batch "
+            "(gradients.norm(2)), fake not detached",
     ),
     ThirdParty(
         "torchgan-dragan", "torchgan", "0.1.0", "torchgan.losses", ("torchvision",),
         "torchgan.losses.DraganGradientPenalty (train_ops)", "dragan", 10.0, torchgan_dragan,
         frozenset({
-            "term.below-one", "term.at-one", "term.above-one", "critic.output-n1",
-            "reduction.batch-mean", "norm.all-event-dims", "grad.per-sample", "grad.parameters",
-            "measure.value-distribution", "purity.no-gradient-to-inputs", "dtype.float32",
-            "dtype.float64",
+            "differential.recorded-points", "differential.values", "dtype.float32",
+            "dtype.float64", "grad.parameters", "grad.per-sample", "measure.dragan-scale",
+            "measure.value-distribution", "norm.all-event-dims", "reduction.batch-mean",
+            "term.above-one", "term.at-one", "term.below-one",
         }),
+        why="alpha and beta drawn per element, one norm over the whole batch, unbiased std",
+    ),
+    ThirdParty(
+        "ctgan", "ctgan", "0.12.1", "ctgan.synthesizers.ctgan",
+        ("pandas", "tqdm", "rdt", "rdt.transformers"),
+        "ctgan.synthesizers.ctgan.Discriminator.calc_gradient_penalty", "wgan-gp", 10.0,
+        _attr("Discriminator.calc_gradient_penalty"), frozenset({
+            "critic.input-shape", "critic.mode-unchanged", "critic.output-n1",
+            "differential.batch-statistics", "differential.recorded-points",
+            "differential.values", "dtype.float32", "dtype.float64", "grad.parameters",
+            "grad.per-sample", "grad.zero-gradient-finite", "measure.alpha-per-sample",
+            "measure.alpha-uniform", "measure.support", "measure.value-distribution",
+            "norm.all-event-dims", "purity.global-state", "purity.inputs-unchanged",
+            "purity.no-gradient-to-inputs", "purity.rng-not-reseeded", "reduction.batch-mean",
+            "term.above-one", "term.at-one", "term.below-one", "weight.applied-once",
+        }),
+        why="pac=10 by default: the critic is called on packs of 10 rows viewed as one "
+            "sample (PacGAN), which is not the per-sample critic of the spec",
     ),
     ThirdParty(
         "ctgan-pac1", "ctgan", "0.12.1", "ctgan.synthesizers.ctgan",
         ("pandas", "tqdm", "rdt", "rdt.transformers"),
-        "ctgan.synthesizers.ctgan.Discriminator.calc_gradient_penalty (pac=1)", "wgan-gp", 10.0,
-        ctgan_gradient_penalty,
-        frozenset({"purity.no-gradient-to-inputs"}),
-        exempt={"norm.all-event-dims": "ctgan is for tabular (N, D) data; its penalty reshapes "
-                                       "with real_data.size(1) and cannot take (N, C, H, W)"},
+        "ctgan.synthesizers.ctgan.Discriminator.calc_gradient_penalty (pac=1)", "wgan-gp",
+        10.0, _partial("Discriminator.calc_gradient_penalty", pac=1), frozenset({
+            "purity.no-gradient-to-inputs",
+        }),
+        why="needs fake to carry the generator's graph (no requires_grad_ on the "
+            "interpolates) and then sends gradient to the generator",
     ),
     ThirdParty(
         "mimicry-wgan-gp", "torch-mimicry", "0.1.16", "torch_mimicry.nets.wgan_gp.wgan_gp_base",
         ("tensorflow", "torchvision", "torch._six", "torch.utils.tensorboard", "skimage"),
         "torch_mimicry.nets.wgan_gp.wgan_gp_base.WGANGPBaseDiscriminator"
-        ".compute_gradient_penalty_loss", "wgan-gp", 10.0, mimicry_wgan_gp, frozenset(),
+        ".compute_gradient_penalty_loss", "wgan-gp", 10.0,
+        _attr("WGANGPBaseDiscriminator.compute_gradient_penalty_loss"), frozenset(),
+        why="images with 3 channels (view(N, 3, H, W)); correct there",
+    ),
+    ThirdParty(
+        "ganzoo-wgan-gp", "pytorch-gan-zoo", "0.0.6", "ganzoo.losses.wgan_losses", (),
+        "ganzoo.losses.wgan_losses.wgan_gradient_penalty", "wgan-gp", 1.0,
+        _attr("wgan_gradient_penalty"), frozenset(),
+        why="(real, fake, discriminator), images (alpha (N, 1, 1, 1)), unweighted; correct",
+    ),
+    ThirdParty(
+        "ganzoo-wgan-lp", "pytorch-gan-zoo", "0.0.6", "ganzoo.losses.wgan_losses", (),
+        "ganzoo.losses.wgan_losses.wgan_lipschitz_penalty", "wgan-lp", 1.0,
+        _attr("wgan_lipschitz_penalty"), frozenset(),
+        why="as above, one-sided; an (N, 1) x (N,) broadcast builds an (N, N) intermediate "
+            "with the same mean",
+    ),
+    ThirdParty(
+        "wgangp-pytorch", "wgangp-pytorch", "0.1.4", "wgangp_pytorch.utils", ("torchvision",),
+        "wgangp_pytorch.utils.calculate_gradient_penalty", "wgan-gp", 1.0,
+        _attr("calculate_gradient_penalty"), frozenset({
+            "differential.recorded-points", "differential.values", "dtype.float32",
+            "dtype.float64", "grad.parameters", "grad.per-sample", "measure.value-distribution",
+            "norm.all-event-dims", "purity.no-gradient-to-inputs", "reduction.batch-mean",
+            "term.above-one", "term.at-one", "term.below-one",
+        }),
+        why="gradients.norm(2, dim=1) on (N, C, H, W): one norm per pixel over the channels",
+    ),
+    ThirdParty(
+        "stylegan2-pytorch-r1", "stylegan2-pytorch", "1.9.0",
+        "stylegan2_pytorch.stylegan2_pytorch",
+        ("torchvision", "kornia", "vector_quantize_pytorch", "linear_attention_transformer",
+         "retry", "adamp", "fire", "PIL", "tqdm", "aim", "einops", "contrastive_learner",
+         "beartype"),
+        "stylegan2_pytorch.stylegan2_pytorch.gradient_penalty", "r1", 10.0,
+        _attr("gradient_penalty"), frozenset(), cuda_import=True,
+        why="(images, output, weight=10): R1 from the critic's output on the real images",
     ),
 )
 """Every third-party penalty checked, in THIRD_PARTY.md order."""
@@ -314,12 +427,13 @@ THIRD_PARTY: tuple[ThirdParty, ...] = (
 
 def run(tp: ThirdParty, *, seed: int = 0) -> Report | None:
     """Check ``tp`` against its spec; None when its package is not installed."""
-    module = load(tp.module, tp.stubs)
+    module = load(tp.module, tp.stubs, cuda_import=tp.cuda_import)
     if module is None:
         return None
     return check(
         tp.make(module, tp.weight), tp.spec, weight=tp.weight, seed=seed,
         expected_failed_checks=dict(tp.exempt) or None, label=f"{tp.package}:{tp.function}",
+        **tp.options,
     )
 
 

@@ -12,12 +12,13 @@ __all__ = ["catalogue_markdown", "configure", "run"]
 
 def catalogue_markdown() -> str:
     """The catalogue as a markdown table: clause, what it enforces, specs, source, FPR."""
-    from gp_spec.conformance import CATALOGUE, statistical_rate
+    from gp_spec.conformance.checks import CATALOGUE, statistical_rate
     from gp_spec.specs import SPECS
 
     lines = [
-        "| check clause | what it enforces / catches | specs | source | false-positive rate |",
-        "| --- | --- | --- | --- | --- |",
+        "| check clause | what it enforces / catches | establishes | specs | source | "
+        "false-positive rate |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for c in CATALOGUE:
         specs = [s for s in SPECS.values() if c.applies(s)]
@@ -28,7 +29,9 @@ def catalogue_markdown() -> str:
         else:
             fpr = "0 (exact, deterministic)"
         summary = c.summary.replace("|", "\\|")
-        lines.append(f"| `{c.clause}` | {summary} | {names} | {c.citation} | {fpr} |")
+        how = "observed" if c.observes == "direct" else "through values"
+        est = (", ".join(c.establishes) + f" ({how})") if c.establishes else "-"
+        lines.append(f"| `{c.clause}` | {summary} | {est} | {names} | {c.citation} | {fpr} |")
     return "\n".join(lines) + "\n"
 
 
@@ -38,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gp_spec.conformance import checks_for
+    from gp_spec.conformance.checks import checks_for
     from gp_spec.specs import SPECS
 
     if args.markdown:

@@ -17,7 +17,8 @@ __all__ = ["main"]
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "conform": ("gp_spec.conformance.cli", "check a penalty implementation against its spec"),
     "train": ("gp_spec.harness.cli", "train a GAN with any objective and penalty"),
-    "bench": ("gp_spec.benchmark.cli", "time a critic step with each penalty variant"),
+    "bench": ("gp_spec.benchmark.cli", "time your penalty (or the WGAN-GP variants) against a "
+              "plain critic step and the spec's reference"),
     "reproduce": ("gp_spec.harness.reproduce", "reproduce a claim of the papers (C1-C8)"),
     "specs": ("gp_spec._specs_cli", "list the specs and their checks"),
 }
@@ -62,6 +63,7 @@ def _load(name: str, module: str) -> object | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gp-spec`` console script."""
+    console = argv is None
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
         prog="gp-spec", description="The executable specification of GAN gradient penalties."
@@ -80,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    result: int = modules[args.command].run(args)
+    mod = modules[args.command]
+    if args.command == "conform":  # the console script: the verdict's exit code, always
+        code: int = mod.run(args, exit_hard=console)
+        return code
+    result: int = mod.run(args)
     return result
 
 

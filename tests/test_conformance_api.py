@@ -67,7 +67,19 @@ def test_report_of_the_buggy_example_names_the_bugs() -> None:
     assert "wgan-gp.norm.all-event-dims" in failed
     assert "wgan-gp.measure.alpha-per-sample" in failed
     first = report.failures[0]
-    assert "but should be" in first.message and first.repro.startswith("gp_spec.conformance")
+    assert "but should be" in first.message
+    assert first.repro.startswith('python -c "from gp_spec.conformance import check')
+
+
+def test_a_repro_line_runs_as_printed_and_reproduces_the_failure() -> None:
+    report = check(examples.buggy_wgan_gp, "wgan-gp", weight=10.0)
+    first = report.failures[0]
+    assert first.repro.startswith("python -c ")
+    code = first.repro[len('python -c "'):-1]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert f"FAIL  {first.id}" in proc.stdout and "NOT CONFORMANT" in proc.stdout
 
 
 def test_same_seed_same_verdict_and_values() -> None:
@@ -147,6 +159,23 @@ def test_pytest_plugin_gives_one_junit_case_per_check(tmp_path: Path) -> None:
     assert 'name="wgan-gp.norm.all-event-dims"' in text
     assert "gp-spec: implementation" in proc.stdout  # the header names impl, spec, seed
     assert "seed 0" in proc.stdout and "torch " in proc.stdout
+    assert "gp-spec: domain vectors (N, 3)" in proc.stdout  # and the domain it detected
+    # pytest counts the checks as collected items (not "collected 0 items")
+    assert f"collected {n_checks} items" in proc.stdout, proc.stdout
+    # the JUnit class is gp-spec.<spec>, with no leading dot
+    assert 'classname="gp-spec.wgan-gp"' in text and 'classname=".' not in text
+
+
+def test_the_plugin_is_silent_and_imports_nothing_without_gp_impl(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text(
+        "import sys\n"
+        "def test_no_torch():\n"
+        "    assert 'torch' not in sys.modules and 'gp_spec.conformance._engine' not in "
+        "sys.modules\n"
+    )
+    proc = _pytest("-q", "test_plain.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert "gp-spec" not in proc.stdout and "1 passed" in proc.stdout
 
 
 def test_parametrize_with_checks_in_a_users_test_file(tmp_path: Path) -> None:
@@ -168,4 +197,4 @@ def test_parametrize_ids_are_check_ids() -> None:
         warnings.simplefilter("error")
         mark = parametrize_with_checks([(examples.wgan_gp, "wgan-gp")])
     ids = [p.id for p in mark.args[1]]
-    assert "wgan-gp.norm.all-event-dims" in ids
+    assert "wgan_gp:wgan-gp.norm.all-event-dims" in ids  # the implementation, then the check

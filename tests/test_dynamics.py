@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import typing
 from collections.abc import Callable
 
 import numpy as np
@@ -23,12 +24,13 @@ from numpy.testing import assert_allclose
 from torch import Tensor
 
 from gp_spec import dynamics, measures
+from gp_spec._types import Measure
 from gp_spec.errors import InvalidInputError
 
 F64 = torch.float64
 states = hnp.arrays(np.float64, (2,), elements=st.floats(-2, 2))
 rhos = st.one_of(st.just(0.0), st.floats(0.05, 5.0))  # 0 or clearly positive
-MEASURES: list[dynamics.Measure1D] = ["real", "fake", "interpolate", "midpoint"]
+MEASURES: list[dynamics.MeasureName] = ["real", "fake", "interpolate", "midpoint"]
 ALPHAS = {"real": [1.0], "fake": [0.0], "midpoint": [0.5]}
 
 
@@ -36,7 +38,7 @@ def _t(a: np.ndarray | list[float]) -> Tensor:
     return torch.tensor(np.asarray(a, dtype=np.float64))
 
 
-def _alpha_measure(name: str) -> dynamics.PenaltyMeasure:
+def _alpha_measure(name: str) -> dynamics.PenaltyLaw:
     if name == "interpolate":
         nodes, weights = dynamics.gauss_legendre(6, 0.0, 1.0)  # exact for degree <= 11
         return dynamics.product_interpolation(nodes, weights)
@@ -62,7 +64,7 @@ def _sorted_eigs(values: np.ndarray) -> np.ndarray:
 
 
 def _sgp(d: dynamics.Discriminator, g: dynamics.Generator, data: Tensor, data_w: Tensor,
-         latents: Tensor, latent_w: Tensor, penalty: dynamics.PenaltyMeasure,
+         latents: Tensor, latent_w: Tensor, penalty: dynamics.PenaltyLaw,
          rho: float) -> dynamics.SGPSystem:
     return dynamics.SGPSystem(d, g, data, latents, penalty, rho, 1, data_w, latent_w)
 
@@ -101,7 +103,7 @@ def test_dirac_field_is_the_sgp_flow(state: np.ndarray, rho: float, mass: float)
 @pytest.mark.parametrize("measure", MEASURES)
 @given(states, rhos)
 def test_quadratic_uniform_field_is_the_sgp_flow(
-    measure: dynamics.Measure1D, state: np.ndarray, rho: float
+    measure: dynamics.MeasureName, state: np.ndarray, rho: float
 ) -> None:
     # 000 Lemma 2, App. A: D = psi x^2, U(-1, 1) vs U(-|theta|, |theta|) = theta U(-1, 1):
     # psi' = 1/3 - theta^2/3 - 4 rho psi E_mu[x^2], theta' = 2 psi theta / 3; the expectations
@@ -118,7 +120,7 @@ def test_quadratic_uniform_field_is_the_sgp_flow(
 @pytest.mark.parametrize("measure", MEASURES)
 @given(states, rhos)
 def test_quadratic_dirac_field_is_the_sgp_flow(
-    measure: dynamics.Measure1D, state: np.ndarray, rho: float
+    measure: dynamics.MeasureName, state: np.ndarray, rho: float
 ) -> None:
     # 000 Lemma 3, App. B: D = psi x^2, delta_0 vs delta_theta: psi' = -theta^2 - 4 rho psi
     # E_mu[x^2], theta' = 2 psi theta; with mu_GP E_mu[x^2] = theta^2/3 (the paper's -(4/3) rho
@@ -135,20 +137,62 @@ def test_quadratic_dirac_field_is_the_sgp_flow(
         assert_allclose(dynamics.quadratic_dirac_gan(s, rho=rho).numpy(), paper, atol=1e-12)
 
 
-@pytest.mark.parametrize("measure", ["interpolate", "midpoint"])
-def test_second_moments_match_gp_spec_measures(measure: dynamics.Measure1D) -> None:
-    # 000 Table 1: E_mu[x^2] for mu_GP and mu_mid between U(-1, 1) and U(-theta, theta), by
-    # Monte Carlo through gp_spec.measures. x_hat^2 lies in [0, max(1, theta^2)] =: [0, B], so
-    # Hoeffding gives P(|mean - E| > t) <= 2 exp(-2 n t^2 / B^2): t below has rate 1e-6.
+CORE_MEASURES: dict[str, Callable[[], Measure]] = {
+    "real": measures.real,
+    "fake": measures.fake,
+    "interpolate": measures.interpolate,
+    "midpoint": measures.midpoint,
+    "anchor": measures.anchor,  # default A = 2 in 1-D
+    "anchor(-0.7)": lambda: measures.anchor([-0.7]),
+}
+ANCHORS = {"anchor": 2.0, "anchor(-0.7)": -0.7}
+
+
+@pytest.mark.parametrize("toy", ["uniform", "dirac"])
+@pytest.mark.parametrize("name", list(CORE_MEASURES))
+def test_second_moments_are_the_laws_of_the_core_measures(toy: str, name: str) -> None:
+    # 000 Table 1: E_mu[x^2] of each core measure's law, by Monte Carlo through the core's own
+    # measure.sample on p_d, p_theta of the toy (U(-1, 1) vs U(-theta, theta), or delta_0 vs
+    # delta_theta). x_hat lies between the points it mixes, so x_hat^2 is in [0, B] with
+    # B = max(1, theta^2, A^2); Hoeffding: P(|mean - E| > t) <= 2 exp(-2 n t^2 / B^2), and the
+    # t below has rate 1e-6 per case.
     n, theta = 200_000, 1.7
     g = torch.Generator().manual_seed(3)
-    real = 2 * torch.rand(n, 1, generator=g, dtype=F64) - 1
-    fake = theta * (2 * torch.rand(n, 1, generator=g, dtype=F64) - 1)
-    mu = measures.interpolate() if measure == "interpolate" else measures.midpoint()
+    if toy == "uniform":
+        real = 2 * torch.rand(n, 1, generator=g, dtype=F64) - 1
+        fake = theta * (2 * torch.rand(n, 1, generator=g, dtype=F64) - 1)
+        moment = dynamics.uniform_second_moment
+    else:
+        real, fake = torch.zeros(n, 1, dtype=F64), torch.full((n, 1), theta, dtype=F64)
+        moment = dynamics.dirac_second_moment
+    mu = CORE_MEASURES[name]()
     pts = mu.sample(real, fake, generator=g).points
-    tol = max(1.0, theta**2) * math.sqrt(math.log(2 / 1e-6) / (2 * n))
-    exact = float(dynamics.uniform_second_moment(measure)(torch.tensor(theta, dtype=F64)))
+    bound = max(1.0, theta**2, ANCHORS.get(name, 0.0) ** 2)
+    tol = bound * math.sqrt(math.log(2 / 1e-6) / (2 * n))
+    exact = float(moment(mu)(torch.tensor(theta, dtype=F64)))
     assert abs(float(pts.square().mean()) - exact) <= tol
+    if name in typing.get_args(dynamics.MeasureName):
+        by_name = moment(typing.cast(dynamics.MeasureName, name))  # the same law, by name
+        assert float(by_name(torch.tensor(theta, dtype=F64))) == exact
+
+
+def test_second_moment_of_a_finite_mixture_is_the_weighted_sum() -> None:
+    # 000 §2.1, footnote 1: E_mu[h] = sum_k w_k E_{mu_k}[h] for mu = sum_k w_k mu_k. Hand values:
+    # uniform toy, 0.5 p_d + 2 mu_mid: 0.5/3 + 2 (1 + theta^2)/12; Dirac toy, 0.5 p_d + 2 anchor
+    # A = 1: 0 + 2 (1 + theta + theta^2)/3.
+    theta = torch.tensor(0.6, dtype=F64)
+    uni = measures.mixture([(0.5, measures.real()), (2.0, measures.midpoint())])
+    expected = 0.5 / 3 + 2 * (1 + 0.36) / 12
+    assert abs(float(dynamics.uniform_second_moment(uni)(theta)) - expected) <= 1e-15
+    dirac = measures.mixture([(0.5, measures.real()), (2.0, measures.anchor([1.0]))])
+    expected = 2 * (1 + 0.6 + 0.36) / 3
+    assert abs(float(dynamics.dirac_second_moment(dirac)(theta)) - expected) <= 1e-15
+
+
+def test_measure_names_are_the_core_measure_names() -> None:
+    # dynamics.MeasureName names core measures; it defines no measure of its own.
+    for name in typing.get_args(dynamics.MeasureName):
+        assert getattr(measures, name)().name == name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +238,7 @@ def test_dirac_lyapunov_derivative(state: np.ndarray, rho: float) -> None:
 
 @given(states, rhos, st.sampled_from(MEASURES))
 def test_quadratic_uniform_jacobian(
-    state: np.ndarray, rho: float, measure: dynamics.Measure1D
+    state: np.ndarray, rho: float, measure: dynamics.MeasureName
 ) -> None:
     # 000 Lemma 2: J = [[-4 rho m2(theta), -2 theta/3 - 4 rho psi m2'(theta)], [2 theta/3,
     # 2 psi/3]], m2 = E_mu[x^2] with m2' from its closed form (1/3 -> 0, theta^2/3 -> 2theta/3,
@@ -215,7 +259,7 @@ def test_quadratic_uniform_jacobian(
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 @given(rhos, st.sampled_from(MEASURES))
 def test_quadratic_uniform_spectrum_at_the_equilibria(
-    sign: float, rho: float, measure: dynamics.Measure1D
+    sign: float, rho: float, measure: dynamics.MeasureName
 ) -> None:
     # 000 Lemma 2: at (0, +-1), J = [[-4 rho A^2, -+2/3], [+-2/3, 0]] with A^2 = E_mu*[x^2],
     # eigenvalues -2 rho A^2 +- sqrt(4 rho^2 A^4 - 4/9); Hurwitz iff rho A^2 > 0.
@@ -460,7 +504,13 @@ def test_invalid_inputs_raise() -> None:
     with pytest.raises(InvalidInputError, match=r"state\.shape"):
         dynamics.dirac_gan(torch.zeros(3, dtype=F64), rho=1.0)
     with pytest.raises(InvalidInputError, match="measure="):
-        dynamics.uniform_second_moment("anchor")  # type: ignore[arg-type]
+        dynamics.uniform_second_moment("perturbed")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="'perturbed': no closed-form law"):
+        dynamics.dirac_second_moment(measures.perturbed(0.1))
+    with pytest.raises(InvalidInputError, match="'perturbed': no closed-form law"):
+        dynamics.dirac_second_moment(measures.mixture([(1.0, measures.perturbed(0.1))]))
+    with pytest.raises(InvalidInputError, match="one number"):
+        dynamics.uniform_second_moment(measures.anchor([1.0, 2.0]))
     with pytest.raises(InvalidInputError, match=r"\(P, P\)"):
         dynamics.theorem1_jacobian(torch.zeros(2, 3), torch.zeros(2, 1), rho=1.0)
     with pytest.raises(InvalidInputError, match="S, S"):

@@ -19,11 +19,13 @@ import torch
 from torch import Tensor, nn
 
 from gp_spec.benchmark.variants import LossFn
+from gp_spec.errors import first_line
 
 __all__ = [
     "Agreement",
     "Outcome",
     "Tolerance",
+    "agreement_of",
     "check_agreement",
     "errors",
     "outcome_of",
@@ -123,6 +125,19 @@ def outcome_of(
     return Outcome(float(losses.penalty.detach()), flat)
 
 
+def agreement_of(outcome: Callable[[], Outcome], reference: Outcome, *, tol: Tolerance
+                 ) -> Agreement:
+    """Compare the :class:`Outcome` that ``outcome()`` returns with the reference's."""
+    try:
+        got = outcome()
+    except Exception as exc:  # reported, never raised: a broken variant is not timed
+        nan = float("nan")
+        return Agreement(False, nan, nan, tol, f"{type(exc).__name__}: {first_line(exc, 200)}")
+    penalty_error, grad_error = errors(got, reference)
+    ok = penalty_error <= tol.penalty and grad_error <= tol.grads
+    return Agreement(ok, penalty_error, grad_error, tol)
+
+
 def check_agreement(
     loss: LossFn,
     reference: Outcome,
@@ -134,12 +149,5 @@ def check_agreement(
     tol: Tolerance,
 ) -> Agreement:
     """Compare ``loss`` with the reference's :class:`Outcome` (same ``seed``)."""
-    try:
-        got = outcome_of(loss, make_critic, real, fake, seed=seed)
-    except Exception as exc:  # reported, never raised: a broken variant is not timed
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        nan = float("nan")
-        return Agreement(False, nan, nan, tol, f"{type(exc).__name__}: {first_line[:200]}")
-    penalty_error, grad_error = errors(got, reference)
-    ok = penalty_error <= tol.penalty and grad_error <= tol.grads
-    return Agreement(ok, penalty_error, grad_error, tol)
+    return agreement_of(lambda: outcome_of(loss, make_critic, real, fake, seed=seed),
+                        reference, tol=tol)

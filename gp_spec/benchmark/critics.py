@@ -1,195 +1,170 @@
-"""Critics the benchmarks run: the 003 §6 MLP, a DCGAN critic and the Gulrajani ResNet critic.
+"""Critics the benchmarks run: the 003 §6 MLP, a DCGAN critic, the Gulrajani ResNet critic, or
+the user's own (``MODULE:ATTR``).
 
-None has batch normalisation (a per-sample gradient penalty needs a per-sample critic, and the
+The networks are the training harness's (:mod:`gp_spec.harness.models`, the one module of
+critics and generators); this module only names the benchmark's configurations of them. None
+has batch normalisation (a per-sample gradient penalty needs a per-sample critic, and the
 WGAN-GP critics drop it for that reason). Every critic maps ``(N, *event) -> (N,)``.
-Defined here, independently of the training harness, so the benchmark has no dependency on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-__all__ = ["CRITICS", "CriticSpec", "DCGAN", "MLP", "ResNet", "build_critic"]
+__all__ = ["CRITICS", "CriticSpec", "build_critic", "critic_batches", "event_shape_of",
+           "resolve_critic"]
 
-LEAKY_SLOPE = 0.2
-"""LeakyReLU slope of the MLP and DCGAN critics (003 §6 does not state one; 0.2 is DCGAN's)."""
-
-
-class MLP(nn.Module):
-    """``depth`` hidden LeakyReLU layers of ``width`` units and a linear output (003 §6: 3 x 512).
-
-    Args:
-      in_features: flattened event size ``d`` of ``(N, d)`` inputs.
-      width: hidden units per layer.
-      depth: number of hidden layers.
-    """
-
-    def __init__(self, in_features: int, *, width: int = 512, depth: int = 3) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        size = in_features
-        for _ in range(depth):
-            layers += [nn.Linear(size, width), nn.LeakyReLU(LEAKY_SLOPE)]
-            size = width
-        layers.append(nn.Linear(size, 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, *event) -> (N,)``."""
-        out: Tensor = self.net(x.flatten(1))
-        return out[:, 0]
-
-
-class DCGAN(nn.Module):
-    """DCGAN critic (Radford et al. 2016) without batchnorm, as WGAN-GP uses it.
-
-    ``log2(resolution) - 2`` convolutions 4x4 / stride 2 with ``width * 2**i`` channels and
-    LeakyReLU(0.2) take ``resolution`` down to 4x4, then one linear layer gives the score.
-
-    Args:
-      channels: input channels.
-      resolution: input height = width, a power of two >= 8.
-      width: channels of the first convolution.
-    """
-
-    def __init__(self, *, channels: int = 3, resolution: int = 32, width: int = 64) -> None:
-        super().__init__()
-        if resolution < 8 or resolution & (resolution - 1):
-            raise ValueError(f"resolution={resolution}, but should be a power of two >= 8")
-        layers: list[nn.Module] = []
-        size, c_in, c_out = resolution, channels, width
-        while size > 4:
-            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(LEAKY_SLOPE)]
-            size, c_in, c_out = size // 2, c_out, c_out * 2
-        self.features = nn.Sequential(*layers)
-        self.out = nn.Linear(c_in * 4 * 4, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, channels, resolution, resolution) -> (N,)``."""
-        out: Tensor = self.out(self.features(x).flatten(1))
-        return out[:, 0]
-
-
-def _conv(c_in: int, c_out: int, kernel: int) -> nn.Conv2d:
-    return nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2)
-
-
-class _ConvMeanPool(nn.Module):
-    """Convolution then 2x2 mean pooling (``ConvMeanPool`` of Gulrajani et al.)."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int) -> None:
-        super().__init__()
-        self.conv = _conv(c_in, c_out, kernel)
-
-    def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = nn.functional.avg_pool2d(self.conv(x), 2)
-        return out
-
-
-class _MeanPoolConv(nn.Module):
-    """2x2 mean pooling then convolution (``MeanPoolConv`` of Gulrajani et al.)."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int) -> None:
-        super().__init__()
-        self.conv = _conv(c_in, c_out, kernel)
-
-    def forward(self, x: Tensor) -> Tensor:
-        out: Tensor = self.conv(nn.functional.avg_pool2d(x, 2))
-        return out
-
-
-class _ResBlock(nn.Module):
-    """Pre-activation residual block ``x + conv2(relu(conv1(relu(x))))``, optionally halving.
-
-    ``first=True`` is ``OptimizedResBlockDisc1``: no activation before the first convolution
-    and a mean-pool-then-1x1 shortcut; ``down=True`` (other blocks) a conv-then-pool shortcut.
-    """
-
-    def __init__(self, c_in: int, c_out: int, *, down: bool, first: bool = False) -> None:
-        super().__init__()
-        self.pre_activation = not first
-        self.conv1 = _conv(c_in, c_out if first else c_in, 3)
-        mid = c_out if first else c_in
-        self.conv2: nn.Module = _ConvMeanPool(mid, c_out, 3) if down else _conv(mid, c_out, 3)
-        self.shortcut: nn.Module
-        if first:
-            self.shortcut = _MeanPoolConv(c_in, c_out, 1)
-        elif down or c_in != c_out:
-            self.shortcut = _ConvMeanPool(c_in, c_out, 1) if down else _conv(c_in, c_out, 1)
-        else:
-            self.shortcut = nn.Identity()
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = torch.relu(x) if self.pre_activation else x
-        h = self.conv2(torch.relu(self.conv1(h)))
-        out: Tensor = self.shortcut(x) + h
-        return out
-
-
-class ResNet(nn.Module):
-    """The CIFAR-10 ResNet critic of Gulrajani et al. 2017 (``gan_cifar_resnet.py``), no norm.
-
-    Optimised first block (down), one down block, two plain blocks, all ``width`` channels;
-    then ReLU, spatial mean and a linear score.
-
-    Args:
-      channels: input channels.
-      width: ``DIM_D`` (128 in the paper).
-    """
-
-    def __init__(self, *, channels: int = 3, width: int = 128) -> None:
-        super().__init__()
-        self.blocks = nn.Sequential(
-            _ResBlock(channels, width, down=True, first=True),
-            _ResBlock(width, width, down=True),
-            _ResBlock(width, width, down=False),
-            _ResBlock(width, width, down=False),
-        )
-        self.out = nn.Linear(width, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, channels, H, W) -> (N,)``, H and W divisible by 4."""
-        h = torch.relu(self.blocks(x)).mean(dim=(2, 3))
-        out: Tensor = self.out(h)
-        return out[:, 0]
+EventShape = tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class CriticSpec:
-    """A named benchmark critic: its constructor and the event shape of its data."""
+    """A named benchmark critic.
+
+    Attributes:
+      name: ``--critic`` name, or the user's ``MODULE:ATTR``.
+      event_shape: the shape of one sample when ``--event-shape`` is not given.
+      make: builds a fresh critic for an event shape.
+      description: one line for reports.
+    """
 
     name: str
-    event_shape: tuple[int, ...]
-    make: Callable[[], nn.Module]
+    event_shape: EventShape
+    make: Callable[[EventShape], nn.Module]
     description: str
 
 
+def _models() -> ModuleType:
+    """:mod:`gp_spec.harness.models`, or an error naming the extra to install."""
+    try:
+        from gp_spec.harness import models
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the benchmark's critics are gp_spec.harness.models, whose package needs "
+            f"{exc.name!r}: pip install 'gp-spec[harness]'", name=exc.name) from exc
+    return models
+
+
+def _mlp(shape: EventShape) -> nn.Module:
+    net: nn.Module = _models().MLPCritic(shape, (512, 512, 512))
+    return net
+
+
+def _dcgan(shape: EventShape) -> nn.Module:
+    net: nn.Module = _models().DCGANCritic(shape, 64, stem=False)
+    return net
+
+
+def _resnet(shape: EventShape) -> nn.Module:
+    net: nn.Module = _models().ResNetCritic(shape, 128, min_side=8)
+    return net
+
+
 CRITICS: dict[str, CriticSpec] = {
-    "mlp": CriticSpec("mlp", (2,), lambda: MLP(2), "3 x 512 LeakyReLU MLP on 2-D data (003 §6)"),
-    "dcgan": CriticSpec(
-        "dcgan", (3, 32, 32), lambda: DCGAN(), "DCGAN critic 64-128-256, 32x32x3, no batchnorm"
-    ),
+    "mlp": CriticSpec("mlp", (2,), _mlp, "3 x 512 LeakyReLU MLP on 2-D data (003 §6)"),
+    "dcgan": CriticSpec("dcgan", (3, 32, 32), _dcgan,
+                        "DCGAN critic 64-128-256, 32x32x3, no batchnorm"),
     "resnet": CriticSpec(
-        "resnet", (3, 32, 32), lambda: ResNet(),
+        "resnet", (3, 32, 32), _resnet,
         "Gulrajani et al. CIFAR ResNet critic, 128 channels, 32x32x3, no normalisation",
     ),
 }
-"""The critics of ``gp-spec bench --critic``."""
+"""The critics of ``gp-spec bench --critic`` (:mod:`gp_spec.harness.models` configurations)."""
 
 
-def build_critic(name: str, *, seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
+def _user_critic(target: str) -> CriticSpec:
+    """A :class:`CriticSpec` of ``MODULE:ATTR``: a module instance (deep-copied), or a class or
+    factory called with no arguments. Its event shape comes from ``--event-shape``.
+
+    Raises:
+      gp_spec.errors.ImplementationLoadError: ``MODULE:ATTR`` cannot be loaded.
+      TypeError: it is neither an ``nn.Module`` nor makes one.
+    """
+    from gp_spec.conformance import load_implementation
+
+    obj = load_implementation(target)
+
+    def make(shape: EventShape) -> nn.Module:
+        net = copy.deepcopy(obj) if isinstance(obj, nn.Module) else obj()
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"--critic {target}: made a {type(net).__name__}, but should make "
+                            "an nn.Module (give a module, or a class or function that makes one)")
+        return net
+
+    return CriticSpec(target, (), make, f"the user's critic {target}")
+
+
+def resolve_critic(name: str | CriticSpec, critics: dict[str, CriticSpec] | None = None
+                   ) -> CriticSpec:
+    """``critics[name]`` (default :data:`CRITICS`), or the user's ``MODULE:ATTR`` critic.
+
+    Raises:
+      ValueError: a name that is neither a known critic nor ``MODULE:ATTR``.
+    """
+    if isinstance(name, CriticSpec):
+        return name
+    table = CRITICS if critics is None else critics
+    if name in table:
+        return table[name]
+    if ":" in name:
+        return _user_critic(name)
+    raise ValueError(f"critic={name!r}, but should be one of {sorted(table)} or MODULE:ATTR "
+                     "(your own nn.Module, or a class or function making one)")
+
+
+def event_shape_of(spec: CriticSpec, event_shape: Sequence[int] | None) -> EventShape:
+    """``event_shape`` if given, else the critic's own.
+
+    Raises:
+      ValueError: the user's critic without an event shape, or a non-positive size.
+    """
+    shape = spec.event_shape if event_shape is None else tuple(int(s) for s in event_shape)
+    if not shape:
+        raise ValueError(f"critic {spec.name}: give the shape of one sample with "
+                         "--event-shape (event_shape=...), e.g. --event-shape 3 32 32")
+    if min(shape) < 1:
+        raise ValueError(f"event shape {shape}, but every size should be >= 1")
+    return shape
+
+
+def critic_batches(entry: str, batch: Sequence[int]) -> tuple[str, list[int]]:
+    """``"dcgan:64,256"`` -> ``("dcgan", [64, 256])``; ``"dcgan"`` and ``"MODULE:ATTR"`` take
+    ``batch``.
+
+    Raises:
+      ValueError: an unknown critic name, or batch sizes that are not integers >= 1.
+    """
+    name, _, sizes = entry.partition(":")
+    if name in CRITICS and sizes:
+        try:
+            batches = [int(b) for b in sizes.split(",")]
+        except ValueError:
+            raise ValueError(f"--critic {entry}: batch sizes should be integers") from None
+    elif name in CRITICS or ":" in entry:
+        name, batches = (name if name in CRITICS else entry), list(batch)
+    else:
+        raise ValueError(f"--critic {entry}: should be one of {sorted(CRITICS)}, "
+                         "NAME:B1,B2 or your own MODULE:ATTR")
+    if not batches or min(batches) < 1:
+        raise ValueError(f"--critic {entry}: batch sizes should be >= 1")
+    return name, batches
+
+
+def build_critic(name: str, *, seed: int = 0, event_shape: Sequence[int] | None = None
+                 ) -> tuple[nn.Module, EventShape]:
     """A freshly initialised critic from :data:`CRITICS` (seeded) and its event shape.
 
     Raises:
       ValueError: unknown ``name``.
     """
-    if name not in CRITICS:
-        raise ValueError(f"critic={name!r}, but should be one of {sorted(CRITICS)}")
-    spec = CRITICS[name]
+    spec = resolve_critic(name)
+    shape = event_shape_of(spec, event_shape)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return spec.make(), spec.event_shape
+        return spec.make(shape), shape

@@ -13,24 +13,28 @@ from gp_spec.benchmark.agreement import Agreement, Tolerance
 from gp_spec.benchmark.runner import Case, CaseResult, VariantResult
 from gp_spec.benchmark.timing import Summary
 
-__all__ = ["from_json", "markdown", "read_json", "to_json", "write_json", "write_markdown"]
+__all__ = [
+    "case_from", "finite", "from_json", "markdown", "read_json", "summary_from", "to_json",
+    "variant_from", "write_json", "write_markdown",
+]
 
 
-def _finite(obj: object) -> object:
+def finite(obj: object) -> object:
     """JSON-safe copy: NaN and inf become None, tuples lists."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, Mapping):
-        return {str(k): _finite(v) for k, v in obj.items()}
+        return {str(k): finite(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj
 
 
 def to_json(results: Sequence[CaseResult], meta: Mapping[str, object]) -> dict[str, object]:
-    """``{"meta": ..., "cases": [...]}`` with every variant's check, times, ratios and memory."""
+    """``{"meta": ..., "cases": [...]}``: every variant's check, times (raw samples included),
+    ratios and memory."""
     cases = [dataclasses.asdict(r) for r in results]
-    return {"meta": _finite(meta), "cases": _finite(cases)}
+    return {"meta": finite(meta), "cases": finite(cases)}
 
 
 def write_json(path: str | Path, results: Sequence[CaseResult], meta: Mapping[str, object]) -> None:
@@ -40,8 +44,21 @@ def write_json(path: str | Path, results: Sequence[CaseResult], meta: Mapping[st
     out.write_text(json.dumps(to_json(results, meta), indent=2) + "\n")
 
 
-def _summary(d: Mapping[str, Any] | None) -> Summary | None:
-    return None if d is None else Summary(**d)
+def summary_from(d: Mapping[str, Any] | None) -> Summary | None:
+    if d is None:
+        return None
+    nan = float("nan")
+    extremes = {k: nan if d.get(k) is None else float(d[k]) for k in ("min", "max")}
+    return Summary(d["median"], d["q1"], d["q3"], d["n"], extremes["min"], extremes["max"],
+                   tuple(d.get("samples", ())))
+
+
+def case_from(d: Mapping[str, Any]) -> Case:
+    """A :class:`Case`; files written before ``amp`` existed timed bfloat16 under autocast."""
+    amp = d.get("amp", d.get("dtype", "float32") != "float32")
+    shape = d.get("event_shape")
+    return Case(d["critic"], d["batch"], d.get("dtype", "float32"), bool(amp),
+                None if shape is None else tuple(shape))
 
 
 def _agreement(d: Mapping[str, Any] | None) -> Agreement | None:
@@ -54,10 +71,10 @@ def _agreement(d: Mapping[str, Any] | None) -> Agreement | None:
                      Tolerance(**d["tolerance"]), d["error"])
 
 
-def _variant(d: Mapping[str, Any]) -> VariantResult:
+def variant_from(d: Mapping[str, Any]) -> VariantResult:
     return VariantResult(
         d["name"], d["kind"], d["description"], d["status"], _agreement(d["agreement"]),
-        _summary(d["ms"]), _summary(d["vs_plain"]), d["peak_mib"],
+        summary_from(d["ms"]), summary_from(d["vs_plain"]), d["peak_mib"],
     )
 
 
@@ -65,9 +82,10 @@ def from_json(data: Mapping[str, Any]) -> tuple[list[CaseResult], dict[str, obje
     """The results and meta of :func:`to_json`'s output (NaN errors come back as NaN)."""
     cases = [
         CaseResult(
-            Case(**c["case"]), tuple(c["event_shape"]),
-            tuple(_variant(v) for v in c["variants"]),
-            {k: _summary(s) for k, s in c["speedups"].items()},
+            case_from(c["case"]), tuple(c["event_shape"]),
+            tuple(variant_from(v) for v in c["variants"]),
+            {k: summary_from(s) for k, s in c.get("ratios", c.get("speedups", {})).items()},
+            int(c.get("steps", 1)),
         )
         for c in data["cases"]
     ]
@@ -120,7 +138,7 @@ def _label(name: str, results: Sequence[CaseResult]) -> str:
 
 def _dtype_section(dtype: str, results: Sequence[CaseResult]) -> list[str]:
     names = _names(results)
-    speedups = list(results[0].speedups)
+    speedups = list(results[0].ratios)
     labels = [_label(n, results) for n in names]
     time_rows, memory_rows, notes = [], [], []
     for r in results:
@@ -130,12 +148,13 @@ def _dtype_section(dtype: str, results: Sequence[CaseResult]) -> list[str]:
         cells = [by_name.get(n, missing) for n in names]
         rounds = min((v.ms.n for v in r.variants if v.ms is not None), default=0)
         time_rows.append(key + [_time_cell(v) for v in cells]
-                         + [_speedup_cell(r.speedups.get(s)) for s in speedups] + [str(rounds)])
+                         + [_speedup_cell(r.ratios.get(s)) for s in speedups]
+                         + [f"{rounds} x {r.steps}"])
         memory_rows.append(key + [_memory_cell(v) for v in cells])
         notes += [f"- {r.case.critic} / {r.case.batch} / {v.name}: {v.status}"
                   for v in r.variants if v.status != "timed"]
     lines = [f"### {dtype}: ms per critic step (x plain)", ""]
-    lines += _table(["critic", "batch", *labels, *speedups, "rounds"], time_rows)
+    lines += _table(["critic", "batch", *labels, *speedups, "rounds x steps"], time_rows)
     lines += ["", f"### {dtype}: peak memory of one step above resident (MiB)", ""]
     lines += _table(["critic", "batch", *labels], memory_rows)
     if notes:
@@ -152,10 +171,12 @@ def markdown(results: Sequence[CaseResult], meta: Mapping[str, object]) -> str:
     """
     head = ", ".join(f"{k}: {v}" for k, v in meta.items())
     lines = [f"Benchmark of one WGAN-GP critic training step ({head}).", ""]
-    for dtype in dict.fromkeys(r.case.dtype for r in results):
-        lines += [*_dtype_section(dtype, [r for r in results if r.case.dtype == dtype]), ""]
+    for precision in dict.fromkeys(r.case.precision for r in results):
+        lines += [*_dtype_section(precision,
+                                  [r for r in results if r.case.precision == precision]), ""]
     lines += [
-        "Cells: median ms per step over interleaved rounds (median per-round ratio to plain). "
+        "Cells: median ms per step over interleaved rounds (median per-round ratio to plain); "
+        "each round times `steps` consecutive steps of every variant after a barrier. "
         "`a/b`: median per-round time ratio, above 1 means b is faster. `*`: lazy "
         "regularisation, a different estimator, amortised over its cycle and not checked "
         "equal. Every other variant was checked equal to `reference` (penalty value and "

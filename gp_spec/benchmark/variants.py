@@ -13,6 +13,8 @@ for all but lazy regularisation). The pieces:
   ``weight * mean((||g|| - 1)^2)`` with the norm taken in float32 (003 Eq. 6).
 
 ``peer`` alone is written independently, the way public WGAN-GP code usually writes it.
+:func:`penalty_loss` wraps any penalty ``(critic, real, fake) -> 0-dim`` (the user's, or a
+spec's reference) into a loss, for ``gp-spec bench IMPL --spec NAME``.
 """
 
 from __future__ import annotations
@@ -42,9 +44,12 @@ __all__ = [
     "interpolates",
     "lazy",
     "peer_loss",
+    "penalty_loss",
+    "points_loss",
     "penalty_from_grads",
     "plain_loss",
     "reference_loss",
+    "separate_loss",
     "standard_variants",
     "wasserstein_loss",
 ]
@@ -68,13 +73,16 @@ class Losses:
         return self.critic + self.penalty
 
 
-Kind = Literal["exact", "floor", "estimator"]
+Kind = Literal["exact", "floor", "estimator", "user"]
 
 LossFn = Callable[[Critic, Tensor, Tensor, torch.Generator], Losses]
 """``(critic, real (N, *event), fake (N, *event), generator) -> Losses``."""
 
 GradFn = Callable[[Critic, Tensor], Tensor]
 """``(critic, points (N, *event)) -> (N, *event)`` per-sample input gradients (create_graph)."""
+
+PointsLossFn = Callable[[Critic, Tensor, Tensor, Tensor], Losses]
+"""``(critic, real, fake, points) -> Losses`` with the interpolates given (CUDA graphs)."""
 
 
 @dataclass(frozen=True)
@@ -87,14 +95,18 @@ class Variant:
         the timing is one pass over it, reported per step.
       kind: ``"exact"`` computes the reference's penalty and is checked equal to it before it
         is timed; ``"floor"`` has no penalty (``plain``); ``"estimator"`` is a different
-        estimator of the penalty (lazy regularisation), timed but never checked equal.
+        estimator of the penalty (lazy regularisation), timed but never checked equal;
+        ``"user"`` is the user's penalty, judged by the conformance check instead.
       description: one line for reports.
+      graph_loss: set for a variant whose whole step is captured in a CUDA graph
+        (:mod:`gp_spec.benchmark.graphs`); ``schedule`` is then its eager twin.
     """
 
     name: str
     schedule: tuple[LossFn, ...]
     kind: Kind
     description: str
+    graph_loss: PointsLossFn | None = None
 
     def __post_init__(self) -> None:
         if not self.schedule:
@@ -200,6 +212,28 @@ def _separate_parts(
     return wasserstein_loss(critic(real), critic(fake)), penalty
 
 
+def points_loss(weight: float) -> PointsLossFn:
+    """The separate-forward loss at given interpolates (what a CUDA graph captures)."""
+
+    def loss(critic: Critic, real: Tensor, fake: Tensor, points: Tensor) -> Losses:
+        return Losses(*_separate_parts(critic, real, fake, points, weight))
+
+    return loss
+
+
+def penalty_loss(penalty: Callable[..., Tensor], *, pass_generator: bool = False) -> LossFn:
+    """Critic loss + ``penalty(critic, real, fake)`` (``pass_generator``: the step's
+    generator is passed as a fourth argument, as :class:`gp_spec.specs.BoundPenalty` takes it).
+    """
+
+    def loss(critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator) -> Losses:
+        value = penalty(critic, real, fake, generator) if pass_generator \
+            else penalty(critic, real, fake)
+        return Losses(wasserstein_loss(critic(real), critic(fake)), value)
+
+    return loss
+
+
 def fused_loss(weight: float) -> LossFn:
     """One forward over ``cat(real, fake, x_hat)``, scores split afterwards; one double backward."""
 
@@ -208,6 +242,15 @@ def fused_loss(weight: float) -> LossFn:
         s_r, s_f, s_hat = critic(torch.cat([real, fake, points])).chunk(3)
         return Losses(wasserstein_loss(s_r, s_f),
                       penalty_from_grads(input_grads(s_hat, points), weight))
+
+    return loss
+
+
+def separate_loss(weight: float) -> LossFn:
+    """Forwards on real and fake, a separate forward and input gradient on the interpolates."""
+
+    def loss(critic: Critic, real: Tensor, fake: Tensor, generator: torch.Generator) -> Losses:
+        return points_loss(weight)(critic, real, fake, interpolates(real, fake, generator))
 
     return loss
 
@@ -256,9 +299,15 @@ def lazy(every: int, weight: float) -> Variant:
 
 
 def standard_variants(
-    *, weight: float = penalties.DEFAULT_WEIGHT, lazy_every: Sequence[int] = (4,)
+    *, weight: float = penalties.DEFAULT_WEIGHT, lazy_every: Sequence[int] = (4,),
+    graphed: bool = False,
 ) -> list[Variant]:
-    """The variants of ``gp-spec bench``, ``plain`` first and ``reference`` second."""
+    """The variants of ``gp-spec bench variants``, ``plain`` first and ``reference`` second;
+    ``graphed=True`` adds the CUDA-graph variant (CUDA only)."""
+    graph = [Variant("graphed", (separate_loss(weight),), kind="exact",
+                     description="the whole step (separate-forward loss, backward, Adam) "
+                                 "captured once in a CUDA graph and replayed",
+                     graph_loss=points_loss(weight))] if graphed else []
     return [
         Variant("plain", (plain_loss,), kind="floor", description="critic loss only (the floor)"),
         Variant("reference", (reference_loss(weight),), kind="exact",
@@ -273,4 +322,5 @@ def standard_variants(
         Variant("compiled", (compiled_loss(weight),), kind="exact",
                 description="torch.compile(fullgraph) of the separate-forward loss, "
                             "trace_autograd_ops scoped to the call"),
+        *graph,
     ]

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from gp_spec.errors import ImplementationLoadError
+from gp_spec.errors import ImplementationLoadError, first_line
 
 __all__ = ["load_implementation"]
 
@@ -65,7 +65,7 @@ def load_implementation(target: str) -> Any:
         )
         raise ImplementationLoadError(
             f"{target!r}: importing {mod_name!r} failed with {type(exc).__name__}: "
-            f"{_first_line(exc)}{hint}"
+            f"{first_line(exc) or '(no message)'}{hint}"
         ) from None
     for part in attr.split("."):
         if not part.isidentifier() or not hasattr(obj, part):
@@ -77,11 +77,3 @@ def load_implementation(target: str) -> Any:
             )
         obj = getattr(obj, part)
     return obj
-
-
-def _first_line(exc: BaseException) -> str:
-    try:
-        text = str(exc).strip()
-    except Exception:  # a hostile __str__
-        return "<message unprintable>"
-    return text.splitlines()[0] if text else "(no message)"

@@ -2,48 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from gp_spec.conformance._engine import DEFAULT_TIMEOUT, PlannedCheck, plan
+from gp_spec.conformance._engine import Plan, PlannedCheck, Run, plan
 from gp_spec.conformance._report import CheckResult
 
-__all__ = ["parametrize_with_checks", "outcome_to_pytest"]
+__all__ = ["outcome_to_pytest", "parametrize_with_checks"]
 
 
-def outcome_to_pytest(result: CheckResult) -> None:
-    """Turn a result into pytest's language: fail, skip or xfail (pass returns)."""
+def outcome_to_pytest(result: CheckResult, *, strict: bool = False) -> None:
+    """Turn a result into pytest's language: fail, skip or xfail (pass and warn return; a
+    warning is shown as a ``UserWarning`` and fails under ``strict``)."""
+    import warnings
+
     import pytest
 
     if result.status == "pass":
-        if result.expected_failure:
-            return  # an expected failure that passes is fine (non-strict)
         return
     if result.status == "skip":
         pytest.skip(result.message)
     if result.expected_failure:
         pytest.xfail(f"{result.expected_failure}: {result.message}")
+    if result.status == "warn":
+        if strict:
+            pytest.fail(f"[warn, strict] {result.message}", pytrace=False)
+        warnings.warn(f"{result.id}: {result.message}", UserWarning, stacklevel=2)
+        return
     pytest.fail(f"[{result.status}] {result.message}\nrepro: {result.repro}", pytrace=False)
 
 
-def _runner(p: PlannedCheck) -> Callable[[], None]:
-    def run() -> None:
-        outcome_to_pytest(p.run())
+def runner(run: Run, p: PlannedCheck, strict: bool) -> Callable[[], None]:
+    """A callable that runs one planned check and reports it to pytest."""
 
-    run.__name__ = p.id
-    return run
+    def check() -> None:
+        outcome_to_pytest(run.run(p), strict=strict)
+
+    check.__name__ = p.id
+    return check
+
+
+def _name(pl: Plan) -> str:
+    """The implementation's short name for test ids (``wgan_gp``)."""
+    label = pl.label.rsplit(":", 1)[-1]
+    return label.rsplit(".", 1)[-1] or label
 
 
 def parametrize_with_checks(
     cases: Iterable[tuple[Any, str] | tuple[Any, str, float | None]],
-    *,
-    device: str = "cpu",
-    seed: int = 0,
-    expected_failed_checks: Mapping[str, str] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    adapter: str | None = None,
+    **options: Any,
 ) -> Any:
-    """A ``pytest.mark.parametrize`` over every check of every ``(impl, spec, weight)``.
+    """A ``pytest.mark.parametrize`` over every check of every ``(impl, spec[, weight])``.
 
     Usage::
 
@@ -53,7 +62,9 @@ def parametrize_with_checks(
         def test_my_penalty(check):
             check()
 
-    Test ids are the check ids (``wgan-gp.norm.all-event-dims``), so ``-k`` selects them.
+    ``options`` are those of :func:`gp_spec.conformance.check` (``event_shape``,
+    ``batch_size``, ``expected_failed_checks``, ...). Test ids name the implementation and
+    the check (``my_penalty:wgan-gp.norm.all-event-dims``), so ``-k`` selects either.
     """
     import pytest
 
@@ -61,8 +72,9 @@ def parametrize_with_checks(
     for case in cases:
         impl, spec = case[0], case[1]
         weight = case[2] if len(case) > 2 else None
-        for p in plan(impl, spec, weight=weight, device=device, seed=seed,
-                      expected_failed_checks=expected_failed_checks, timeout=timeout,
-                      adapter=adapter):
-            params.append(pytest.param(_runner(p), id=p.id))
+        pl = plan(impl, spec, weight=weight, **options)
+        run = Run(pl)
+        for p in pl.checks:
+            params.append(pytest.param(runner(run, p, pl.options.strict),
+                                       id=f"{_name(pl)}:{p.id}"))
     return pytest.mark.parametrize("check", params)

@@ -1,11 +1,17 @@
-"""Example implementations shipped with gp-spec, written as a user would write them.
+"""Example implementations shipped with gp-spec, written as users write them.
 
-``wgan_gp`` is a correct WGAN-GP penalty (weight 10) in the common public style;
-``buggy_wgan_gp`` has two classic bugs: the gradient norm is taken per channel/row
-(``grad.norm(2, dim=1)``) and one interpolation weight is drawn for the whole batch.
+- ``wgan_gp``: a correct WGAN-GP penalty (weight 10) for inputs of any rank;
+- ``buggy_wgan_gp``: two classic bugs: the gradient norm is taken per channel/row
+  (``grad.norm(2, dim=1)``) and one interpolation weight is drawn for the whole batch;
+- ``image_wgan_gp``: a correct WGAN-GP written for images only, with a critic returning
+  ``(N, 1)``, as the most-copied public code is (checked with no options: the image domain
+  and the critic's output convention are detected);
+- ``buggy_image_wgan_gp``: the same with one interpolation weight per pixel.
 
-    gp-spec conform gp_spec.examples.penalties:wgan_gp --spec wgan-gp        # exit 0
-    gp-spec conform gp_spec.examples.penalties:buggy_wgan_gp --spec wgan-gp  # exit 1
+    gp-spec conform gp_spec.examples.penalties:wgan_gp --spec wgan-gp              # exit 0
+    gp-spec conform gp_spec.examples.penalties:buggy_wgan_gp --spec wgan-gp        # exit 1
+    gp-spec conform gp_spec.examples.penalties:image_wgan_gp --spec wgan-gp        # exit 0
+    gp-spec conform gp_spec.examples.penalties:buggy_image_wgan_gp --spec wgan-gp  # exit 1
 """
 
 from __future__ import annotations
@@ -41,4 +47,34 @@ def buggy_wgan_gp(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
     )
     norm = grad.norm(2, dim=1)
     penalty: Tensor = LAMBDA * ((norm - 1) ** 2).mean()
+    return penalty
+
+
+def image_wgan_gp(D: nn.Module, real_imgs: Tensor, fake_imgs: Tensor) -> Tensor:
+    """WGAN-GP written for images only, as the most-copied public code is: ``alpha`` of
+    shape ``(N, 1, 1, 1)``, a critic returning ``(N, 1)`` and ``grad_outputs`` of that shape.
+
+    ``gp-spec conform gp_spec.examples.penalties:image_wgan_gp --spec wgan-gp`` detects the
+    image domain by itself (on vectors the alpha would broadcast into ``(N, 1, N, d)``).
+    """
+    n = real_imgs.size(0)
+    alpha = torch.rand(n, 1, 1, 1, device=real_imgs.device, dtype=real_imgs.dtype)
+    x_hat = (alpha * real_imgs.detach() + (1 - alpha) * fake_imgs.detach()).requires_grad_(True)
+    d_hat = D(x_hat)
+    ones = torch.ones(n, 1, device=real_imgs.device, dtype=real_imgs.dtype)
+    (grad,) = torch.autograd.grad(d_hat, x_hat, grad_outputs=ones, create_graph=True)
+    penalty: Tensor = LAMBDA * ((grad.view(n, -1).norm(2, dim=1) - 1) ** 2).mean()
+    return penalty
+
+
+def buggy_image_wgan_gp(D: nn.Module, real_imgs: Tensor, fake_imgs: Tensor) -> Tensor:
+    """The same with a seeded bug: one interpolation weight per pixel (``alpha`` of shape
+    ``(N, 1, H, W)``, shared by the channels but not by the pixels of an image)."""
+    n, _, h, w = real_imgs.shape
+    alpha = torch.rand(n, 1, h, w, device=real_imgs.device, dtype=real_imgs.dtype)  # BUG
+    x_hat = (alpha * real_imgs.detach() + (1 - alpha) * fake_imgs.detach()).requires_grad_(True)
+    d_hat = D(x_hat)
+    ones = torch.ones(n, 1, device=real_imgs.device, dtype=real_imgs.dtype)
+    (grad,) = torch.autograd.grad(d_hat, x_hat, grad_outputs=ones, create_graph=True)
+    penalty: Tensor = LAMBDA * ((grad.view(n, -1).norm(2, dim=1) - 1) ** 2).mean()
     return penalty

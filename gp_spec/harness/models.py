@@ -110,18 +110,25 @@ class DCGANCritic(nn.Module):
 
     ``3x3 conv (width)`` at full resolution, then stride-2 ``4x4`` convolutions doubling the
     channels down to ``4x4``, then a linear layer; LeakyReLU(0.2) after every convolution.
+    ``stem=False`` drops the full-resolution convolution: the first stride-2 convolution then
+    maps the image channels to ``width`` (``width``-``2 width``-``4 width`` at 32x32, the
+    WGAN-GP DCGAN discriminator of Gulrajani et al. with 4x4 kernels; the benchmark's critic).
     """
 
-    def __init__(self, event_shape: Sequence[int], width: int = 64) -> None:
+    def __init__(self, event_shape: Sequence[int], width: int = 64, *,
+                 stem: bool = True) -> None:
         super().__init__()
         channels, side = _image_shape(event_shape)
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, 1, 1), nn.LeakyReLU(0.2)]
-        c = width
+        layers: list[nn.Module] = []
+        c_in, c_out = channels, width
+        if stem:
+            layers += [nn.Conv2d(channels, width, 3, 1, 1), nn.LeakyReLU(0.2)]
+            c_in, c_out = width, 2 * width
         while side > 4:
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1), nn.LeakyReLU(0.2)]
-            c, side = 2 * c, side // 2
+            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2)]
+            c_in, c_out, side = c_out, 2 * c_out, side // 2
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c * 16, 1)
+        self.head = nn.Linear(c_in * 16, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.head(self.features(x).flatten(1))
@@ -198,16 +205,21 @@ class ResNetCritic(nn.Module):
     A first down block (no leading ReLU), down blocks to ``4x4``, two plain blocks, ReLU,
     spatial mean, linear. ``32x32``: 32 -> 16 -> 8 -> 4; ``8x8``: 8 -> 4. Their CIFAR critic
     (``gan_cifar_resnet.py``, no critic normalisation) stops at ``8x8`` with one down block
-    after the first; this one goes one level deeper. ``gp_spec.benchmark.critics`` has the
-    original layout. Source: Gulrajani et al. 2017, App. F.
+    after the first; this one goes one level deeper unless ``min_side=8``, which gives their
+    layout (32 -> 16 -> 8, then the two plain blocks at 8x8; the benchmark's critic).
+    Source: Gulrajani et al. 2017, App. F.
     """
 
-    def __init__(self, event_shape: Sequence[int], width: int = 128) -> None:
+    def __init__(self, event_shape: Sequence[int], width: int = 128, *,
+                 min_side: int = 4) -> None:
         super().__init__()
         channels, side = _image_shape(event_shape)
+        if min_side < 1 or side // 2 < min_side:
+            raise ConfigError(f"min_side={min_side}, but should be between 1 and {side // 2} "
+                              f"(half the image side {side})")
         blocks: list[nn.Module] = [_ResBlock(channels, width, "down", norm=False, first=True)]
         side //= 2
-        while side > 4:
+        while side > min_side:
             blocks.append(_ResBlock(width, width, "down", norm=False))
             side //= 2
         blocks += [_ResBlock(width, width, None, norm=False) for _ in range(2)]

@@ -198,7 +198,7 @@ def _c8_run(ctx: RunContext) -> Measured:
     m.values["lemma1_finite/lyapunov_end"] = float(lyap[-1])
     # Lemma 2: D = psi x^2, U(-1,1) vs U(-|theta|,|theta|), four measures, rho = 1.
     errs, max_re, conv = [], [], []
-    measures: tuple[dynamics.Measure1D, ...] = ("interpolate", "real", "fake", "midpoint")
+    measures: tuple[dynamics.MeasureName, ...] = ("interpolate", "real", "fake", "midpoint")
     for measure in measures:
         mom = dynamics.uniform_second_moment(measure)
         field = _field(dynamics.quadratic_uniform_gan, rho=1.0, second_moment=mom)
