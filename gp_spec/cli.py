@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 # Import name -> distribution name where they differ, for the install hint.
 _DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "ot": "POT"}
 # The extra of pyproject.toml that holds a subcommand's optional dependencies.
-_EXTRAS = {"train": "harness", "reproduce": "harness"}
+_EXTRAS = {"train": "harness", "reproduce": "harness", "bench": "harness"}
 
 
 def _missing_dependency_message(name: str, missing: str) -> str:

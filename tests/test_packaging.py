@@ -85,21 +85,30 @@ def test_every_third_party_import_is_declared() -> None:
     assert {k: v for k, v in undeclared.items() if v} == {}
 
 
-def test_the_harness_extra_is_what_the_harness_imports() -> None:
-    """``harness`` = the third-party imports of gp_spec/harness beyond the runtime ones."""
+LAB = (PACKAGE / "harness", PACKAGE / "benchmark")  # behind the harness extra (README)
+
+
+def _in_lab(path: Path) -> bool:
+    return any(lab in path.parents for lab in LAB)
+
+
+def test_the_harness_extra_is_what_the_lab_imports() -> None:
+    """``harness`` = the third-party imports of gp_spec/harness and gp_spec/benchmark (which
+    uses the harness's critics and draws its chart with matplotlib) beyond the runtime ones."""
     runtime = {_name(r) for r in PROJECT["dependencies"]}
     used = set().union(*(_distributions(names) for p, names in _imports_by_file().items()
-                         if (PACKAGE / "harness") in p.parents))
+                         if _in_lab(p)))
     harness = {_name(r) for r in PROJECT["optional-dependencies"]["harness"]}
     assert used - runtime == harness
     assert {_name(r) for r in PROJECT["optional-dependencies"]["plots"]} <= harness
 
 
 def test_the_core_needs_only_the_runtime_dependencies() -> None:
-    """Everything outside the harness and the pytest plugin's lazy pytest import is core."""
+    """Everything outside the lab needs only the runtime dependencies (and the pytest plugin
+    the user's pytest)."""
     runtime = {_name(r) for r in PROJECT["dependencies"]}
     core = {p.relative_to(ROOT).as_posix(): _distributions(names) - runtime - {"pytest"}
-            for p, names in _imports_by_file().items() if (PACKAGE / "harness") not in p.parents}
+            for p, names in _imports_by_file().items() if not _in_lab(p)}
     assert {k: v for k, v in core.items() if v} == {}
 
 
