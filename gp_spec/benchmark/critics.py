@@ -47,7 +47,8 @@ def _models() -> ModuleType:
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(
             f"the benchmark's critics are gp_spec.harness.models, whose package needs "
-            f"{exc.name!r}: pip install 'gp-spec[harness]'", name=exc.name) from exc
+            f"{exc.name!r}: python -m pip install {exc.name} (or, from a checkout of gp-spec, "
+            "the harness extra: python -m pip install -e '.[harness]')", name=exc.name) from exc
     return models
 
 
