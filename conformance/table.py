@@ -40,7 +40,8 @@ def fired(report: Report) -> tuple[str, ...]:
 
 def evaluate(item: Mutant | Rewrite, *, seed: int = 0) -> Row:
     """Run ``check`` on one mutant or rewrite and judge the outcome."""
-    report = check(item.fn, item.spec, weight=item.weight, seed=seed, label=item.name)
+    report = check(item.fn, item.spec, weight=item.weight, seed=seed, label=item.name,
+                   **item.options)
     clauses = fired(report)
     verdict = "PASS" if report.passed else "FAIL"
     if isinstance(item, Mutant):
