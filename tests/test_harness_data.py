@@ -12,7 +12,7 @@ from scipy import stats
 
 from gp_spec.harness import data
 from gp_spec.harness.errors import ConfigError
-from gp_spec.harness.metrics import w1_1d
+from gp_spec.optimal import w1_1d
 
 
 def _gen(seed: int = 0) -> torch.Generator:

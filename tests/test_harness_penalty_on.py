@@ -43,7 +43,7 @@ def test_r1_on_the_probability_matches_the_closed_form() -> None:
 
 
 def test_no_penalty_stays_none_and_clip_is_untouched() -> None:
-    assert make_regulariser("none", penalty_on="probability").fn is None
+    assert make_regulariser("none", penalty_on="probability").penalty is None
     assert make_regulariser("clip", penalty_on="probability").clip == 0.01
 
 

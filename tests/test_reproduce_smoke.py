@@ -10,7 +10,7 @@ import pytest
 
 from gp_spec import cli
 from gp_spec.harness.claims import EXPERIMENTS
-from gp_spec.harness.claims._common import CheckResult, verdict
+from gp_spec.harness.claims._common import CriterionResult, verdict
 
 CLAIMS = [f"C{i}" for i in range(1, 9)]
 RESULT_FIELDS = {"claim", "title", "source", "mode", "verdict", "criterion", "checks", "metric",
@@ -36,7 +36,7 @@ def test_claim_states_its_setup_metric_and_criterion(claim: str) -> None:
 
 
 def test_verdict_is_a_function_of_the_checks() -> None:
-    ok, bad = CheckResult("a", "t", "o", True), CheckResult("b", "t", "o", False)
+    ok, bad = CriterionResult("a", "t", "o", True), CriterionResult("b", "t", "o", False)
     assert verdict([ok, ok]) == "reproduced"
     assert verdict([ok, bad]) == "partly"
     assert verdict([bad, bad]) == "not reproduced"

@@ -26,11 +26,11 @@ from typing import Any
 
 import torch
 
+from gp_spec._devices import resolve_device
 from gp_spec.errors import GPSpecError
 from gp_spec.harness.checkpoint import atomic_write_text
 from gp_spec.harness.claims import EXPERIMENTS, Experiment, RunContext
 from gp_spec.harness.claims._common import verdict
-from gp_spec.harness.train import resolve_device
 
 __all__ = ["EXPERIMENTS", "configure", "main", "run", "run_experiment"]
 

@@ -19,21 +19,23 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from gp_spec import objectives, penalties
+from gp_spec import objectives
 from gp_spec.constraints import clip_weights
 from gp_spec.harness.errors import ConfigError
-from gp_spec.specs import SPECS, Spec, get_spec
+from gp_spec.objectives import OBJECTIVES, get_objective
+from gp_spec.specs import SPECS, BoundPenalty, get_spec
 
 __all__ = [
-    "PenaltyFn",
+    "OBJECTIVES",
+    "REGULARISERS",
     "Regulariser",
     "StepStats",
     "critic_backward",
@@ -48,35 +50,8 @@ __all__ = [
     "wrap_ddp",
 ]
 
-PenaltyFn = Callable[[nn.Module, Tensor, Tensor, "torch.Generator | None"], Tensor]
-"""``(critic, real, fake, generator) -> 0-dim penalty``."""
-
-OBJECTIVES: tuple[str, ...] = (
-    "wasserstein", "minimax", "non_saturating", "hinge", "least_squares",
-    *(f"lipschitz:{k}" for k in objectives.EQ12_INSTANCES),
-)
-"""Objective names accepted by :func:`get_objective`."""
-
-
-def get_objective(name: str) -> objectives.Objective:
-    """An objective of :mod:`gp_spec.objectives` by name (:data:`OBJECTIVES`).
-
-    ``least_squares`` uses ``a = 0, b = c = 1``; ``lipschitz:<phi>`` is
-    ``lipschitz_family(EQ12_INSTANCES[phi])``.
-    """
-    fixed = {
-        "wasserstein": objectives.wasserstein,
-        "minimax": objectives.minimax,
-        "non_saturating": objectives.non_saturating,
-        "hinge": objectives.hinge,
-    }
-    if name in fixed:
-        return fixed[name]
-    if name == "least_squares":
-        return objectives.least_squares()
-    if name.startswith("lipschitz:") and name[10:] in objectives.EQ12_INSTANCES:
-        return objectives.lipschitz_family(objectives.EQ12_INSTANCES[name[10:]])
-    raise ConfigError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")
+# ``OBJECTIVES`` and ``get_objective`` live in :mod:`gp_spec.objectives`; re-exported here for
+# callers of the harness that imported them from this module.
 
 
 @dataclass
@@ -86,40 +61,29 @@ class Regulariser:
     Attributes:
       name: ``"none"``, ``"clip"`` or a spec name.
       weight: the penalty weight (0 for ``none``/``clip``).
-      fn: the penalty, or None.
+      penalty: the spec's penalty at ``weight`` (:meth:`gp_spec.Spec.bind`), or None. Its
+        ``state`` is max-gradient's S_max buffer (saved in checkpoints).
       clip: the clipping bound, or None.
-      max_gradient: the S_max state of ``max-gradient`` (saved in checkpoints), or None.
+      on_probability: evaluate the penalty on ``D = sigmoid(f)`` instead of on ``f``.
     """
 
     name: str
     weight: float
-    fn: PenaltyFn | None = None
+    penalty: BoundPenalty | None = None
     clip: float | None = None
-    max_gradient: penalties.MaxGradient | None = field(default=None, repr=False)
+    on_probability: bool = False
 
     def state_dict(self) -> dict[str, Any]:
         """The mutable state (the S_max buffer of ``max-gradient``)."""
-        buf = None if self.max_gradient is None else self.max_gradient.buffer
+        state = None if self.penalty is None else self.penalty.state
+        buf = None if state is None else state.buffer
         return {"max_gradient_buffer": None if buf is None else buf.detach().cpu()}
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
         """Restore :meth:`state_dict`."""
         buf = state.get("max_gradient_buffer")
-        if self.max_gradient is not None:
-            self.max_gradient.buffer = None if buf is None else buf.to(device)
-
-
-def _gradient_fn(spec: Spec, weight: float) -> PenaltyFn:
-    term, measure = spec.term, spec.measure
-    if term is None or measure is None:
-        raise ConfigError(f"spec {spec.name!r} lacks a term or a measure")
-
-    def fn(critic: nn.Module, real: Tensor, fake: Tensor, gen: torch.Generator | None) -> Tensor:
-        return penalties.gradient_penalty(
-            term, critic, real, fake, weight=weight, measure=measure, generator=gen
-        )
-
-    return fn
+        if self.penalty is not None and self.penalty.state is not None:
+            self.penalty.state.buffer = None if buf is None else buf.to(device)
 
 
 def make_regulariser(
@@ -128,52 +92,21 @@ def make_regulariser(
 ) -> Regulariser:
     """Build the regulariser ``name``: ``"none"``, ``"clip"`` or a name of :data:`gp_spec.SPECS`.
 
-    A spec's penalty is composed from the spec's own pieces (its term and measure, or its
-    family's function), so the random draws can take the run's ``torch.Generator`` and the
-    ``max-gradient`` buffer can be checkpointed. ``weight=None`` means the spec's default.
-    ``penalty_on="probability"`` evaluates the penalty on ``D = sigmoid(f)`` instead of the
-    critic's output ``f`` (004 Eq. 6-7 with D a probability, as in its authors' code).
+    A spec's penalty is ``get_spec(name).bind(weight)`` (the one place where a spec's family
+    becomes a function); its random draws take the run's ``torch.Generator`` and its
+    ``state`` (max-gradient's S_max buffer) is checkpointed. ``weight=None`` means the spec's
+    default. ``penalty_on="probability"`` evaluates the penalty on ``D = sigmoid(f)`` instead of
+    the critic's output ``f`` (004 Eq. 6-7 with D a probability, as in its authors' code).
 
     Raises:
       ConfigError / UnknownSpecError: unknown name (the message suggests the closest spec).
     """
-    reg = _make_regulariser(name, weight, clip=clip)
-    if penalty_on == "probability" and reg.fn is not None:
-        reg.fn = _on_probability(reg.fn)
-    return reg
-
-
-def _on_probability(fn: PenaltyFn) -> PenaltyFn:
-    """``fn`` evaluated on the discriminator ``D = sigmoid(f)`` of the critic ``f``."""
-
-    def on_d(critic: nn.Module, real: Tensor, fake: Tensor, gen: torch.Generator | None
-             ) -> Tensor:
-        def d(x: Tensor) -> Tensor:
-            return torch.sigmoid(critic(x))
-
-        return fn(d, real, fake, gen)  # type: ignore[arg-type]  # any critic callable works
-
-    return on_d
-
-
-def _make_regulariser(name: str, weight: float | None, *, clip: float) -> Regulariser:
     if name == "none":
         return Regulariser("none", 0.0)
     if name == "clip":
         return Regulariser("clip", 0.0, clip=float(clip))
-    spec = get_spec(name)
-    w = spec.default_weight if weight is None else float(weight)
-    if spec.family == "gradient":
-        return Regulariser(name, w, _gradient_fn(spec, w))
-    if spec.family == "difference_quotient":
-        cost = spec.cost
-        return Regulariser(name, w, lambda c, r, f, g: penalties.difference_quotient(
-            c, r, f, weight=w, cost=cost))
-    if spec.family == "transport":
-        return Regulariser(name, w, lambda c, r, f, g: penalties.transport(c, r, f, weight=w))
-    state = penalties.MaxGradient(spec.buffer_size)
-    return Regulariser(name, w, lambda c, r, f, g: state(c, r, f, weight=w, generator=g),
-                       max_gradient=state)
+    bound = get_spec(name).bind(weight)
+    return Regulariser(name, bound.weight, bound, on_probability=penalty_on == "probability")
 
 
 REGULARISERS: tuple[str, ...] = ("none", "clip", *SPECS)
@@ -203,10 +136,19 @@ def penalty_term(
     regulariser: Regulariser,
     generator: torch.Generator | None = None,
 ) -> Tensor | None:
-    """The regulariser's penalty ``weight * E_mu[term]`` (SPEC §3), or None if it has none."""
-    if regulariser.fn is None:
+    """The regulariser's penalty ``weight * E_mu[term]`` (SPEC §3), or None if it has none.
+
+    With ``regulariser.on_probability`` the penalty sees the critic ``x -> sigmoid(f(x))``.
+    """
+    if regulariser.penalty is None:
         return None
-    return regulariser.fn(critic, real, fake, generator)
+    if not regulariser.on_probability:
+        return regulariser.penalty(critic, real, fake, generator)
+
+    def d(x: Tensor) -> Tensor:
+        return torch.sigmoid(critic(x))
+
+    return regulariser.penalty(d, real, fake, generator)
 
 
 def generator_loss_term(

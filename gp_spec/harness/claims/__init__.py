@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gp_spec.harness.claims._common import Check, CheckResult, Experiment, Measured, RunContext
+from gp_spec.harness.claims._common import (
+    Criterion,
+    CriterionResult,
+    Experiment,
+    Measured,
+    RunContext,
+)
 from gp_spec.harness.claims.kim import C6, C8
 from gp_spec.harness.claims.petzka import C1, C2, C3
 from gp_spec.harness.claims.thanh_tung import C4, C5
 from gp_spec.harness.claims.zhou import C7
 
-__all__ = ["EXPERIMENTS", "Check", "CheckResult", "Experiment", "Measured", "RunContext"]
+__all__ = ["EXPERIMENTS", "Criterion", "CriterionResult", "Experiment", "Measured", "RunContext"]
 
 EXPERIMENTS: Mapping[str, Experiment] = MappingProxyType(
     {e.claim: e for e in (C1, C2, C3, C4, C5, C6, C7, C8)}

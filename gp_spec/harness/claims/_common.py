@@ -3,7 +3,7 @@ seeds, cached training runs, and figure saving.
 
 An experiment (:class:`Experiment`) states, before anything runs, the paper's setup, what
 ``--quick`` changes, the metric, and its pass criterion twice: as text and as
-:class:`Check` functions of the measured numbers. Its ``run`` returns a :class:`Measured`; the
+:class:`Criterion` functions of the measured numbers. Its ``run`` returns a :class:`Measured`; the
 verdict is a function of the checks only (:func:`verdict`): all pass -> ``reproduced``, none
 -> ``not reproduced``, otherwise ``partly``.
 """
@@ -30,8 +30,8 @@ from gp_spec.harness.config import TrainConfig
 from gp_spec.harness.train import build_dataset, build_models, train
 
 __all__ = [
-    "Check",
-    "CheckResult",
+    "Criterion",
+    "CriterionResult",
     "Experiment",
     "Measured",
     "RunContext",
@@ -95,7 +95,7 @@ class RunContext:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CriterionResult:
     """One evaluated criterion: its name, text, what was observed, and whether it passed."""
 
     name: str
@@ -105,7 +105,7 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
-class Check:
+class Criterion:
     """A pass criterion fixed before the run: text plus a function of the measured numbers.
 
     Attributes:
@@ -118,12 +118,12 @@ class Check:
     text: str
     evaluate: Callable[[Mapping[str, Any], bool], tuple[bool, str]]
 
-    def __call__(self, values: Mapping[str, Any], quick: bool) -> CheckResult:
+    def __call__(self, values: Mapping[str, Any], quick: bool) -> CriterionResult:
         try:
             passed, observed = self.evaluate(values, quick)
         except (KeyError, TypeError, ValueError) as exc:  # a missing number fails the check
             passed, observed = False, f"not measured ({type(exc).__name__}: {exc})"
-        return CheckResult(self.name, self.text, observed, bool(passed))
+        return CriterionResult(self.name, self.text, observed, bool(passed))
 
 
 @dataclass
@@ -166,13 +166,13 @@ class Experiment:
     quick_changes: str
     metric: str
     criterion: str
-    checks: Callable[[bool], tuple[Check, ...]]
+    checks: Callable[[bool], tuple[Criterion, ...]]
     run: Callable[[RunContext], Measured]
     seeds: tuple[int, int] = (3, 10)
     deterministic: bool = False
 
 
-def verdict(results: Sequence[CheckResult]) -> Verdict:
+def verdict(results: Sequence[CriterionResult]) -> Verdict:
     """``reproduced`` if every check passed, ``not reproduced`` if none did, else ``partly``."""
     passed = sum(r.passed for r in results)
     if results and passed == len(results):

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from gp_spec import dynamics
 from gp_spec.harness.claims._common import (
-    Check,
+    Criterion,
     Experiment,
     Measured,
     RunContext,
@@ -120,7 +120,7 @@ def _c6_figure(ctx: RunContext, ds: str, runs: Mapping[str, list[RunRecord]]) ->
     return save_figure(fig, ctx.out / f"c6_measures_{ds}.png")
 
 
-def _c6_checks(quick: bool) -> tuple[Check, ...]:
+def _c6_checks(quick: bool) -> tuple[Criterion, ...]:
     thr = 0.3 if quick else 0.2
     checks = []
     for ds in _c6_datasets(quick):
@@ -133,9 +133,9 @@ def _c6_checks(quick: bool) -> tuple[Check, ...]:
                 s = v[f"{key}/w1_ratio"]
                 return median(s) <= 0.5, fmt(s)
 
-            checks.append(Check(f"{ds}_{name}_w1_below_{thr:g}",
+            checks.append(Criterion(f"{ds}_{name}_w1_below_{thr:g}",
                                 f"{ds}, {name}: median final W1 <= {thr:g}", final))
-            checks.append(Check(f"{ds}_{name}_w1_halved",
+            checks.append(Criterion(f"{ds}_{name}_w1_halved",
                                 f"{ds}, {name}: median final W1 / W1 at the first evaluation "
                                 "<= 0.5", ratio))
     return tuple(checks)
@@ -279,7 +279,7 @@ def _c8_figure(ctx: RunContext) -> Path:
     return save_figure(fig, ctx.out / "c8_phase_portraits.png")
 
 
-def _c8_checks(quick: bool) -> tuple[Check, ...]:
+def _c8_checks(quick: bool) -> tuple[Criterion, ...]:
     def lemma1_centre(v: Mapping[str, Any], q: bool) -> tuple[bool, str]:
         err, re = v["lemma1_rho0/eig_err"], v["lemma1_rho0/max_real"]
         drift = v["lemma1_rho0/radius_drift"]
@@ -311,19 +311,19 @@ def _c8_checks(quick: bool) -> tuple[Check, ...]:
                 f"error {jerr:.1e}, final psi <= {v['lemma3/max_psi_end']:.3g}")
 
     return (
-        Check("lemma1_rho0_centre", "Lemma 1, rho = 0: Jacobian eigenvalues +-i (error < 1e-9), "
-              "the trajectory from (1, 1) keeps its radius (relative drift < 1e-6): no "
+        Criterion("lemma1_rho0_centre", "Lemma 1, rho = 0: Jacobian eigenvalues +-i (error "
+              "< 1e-9), the trajectory from (1, 1) keeps its radius (relative drift < 1e-6): no "
               "convergence", lemma1_centre),
-        Check("lemma1_rho1_converges", "Lemma 1, rho = 1, probability measure: eigenvalues = "
+        Criterion("lemma1_rho1_converges", "Lemma 1, rho = 1, probability measure: eigenvalues = "
               "roots of l^2 + l + 1 (error < 1e-9), real parts < 0, |state| < 1e-6 at t = "
               "20 pi", lemma1_stable),
-        Check("lemma1_finite_measure_lyapunov", "Lemma 1, finite measure M = psi^2 + theta^2 "
+        Criterion("lemma1_finite_measure_lyapunov", "Lemma 1, finite measure M = psi^2 + theta^2 "
               "(M(0,0) = 0): psi^2 + theta^2 never increases (tolerance 1e-9)", lemma1_finite),
-        Check("lemma2_spectrum", "Lemma 2, four measures, rho = 1: eigenvalues at (0, +-1) = "
+        Criterion("lemma2_spectrum", "Lemma 2, four measures, rho = 1: eigenvalues at (0, +-1) = "
               "-2 rho A^2 +- sqrt(4 rho^2 A^4 - 4/9) (error < 1e-6: for p_d and p_g the "
               "root is double and LAPACK's error is ~sqrt(eps)), real parts < 0, the "
               "trajectory from (0.2, 0.8) within 1e-3 of (0, 1) at t = 200", lemma2),
-        Check("lemma3_no_convergence", "Lemma 3, rho = 3/8: no trajectory from 42 starts off "
+        Criterion("lemma3_no_convergence", "Lemma 3, rho = 3/8: no trajectory from 42 starts off "
               "the psi-axis comes within 0.05 of (0, 0); Jacobian at (a, 0) = [[0, 0], [0, 2a]]",
               lemma3),
     )

@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 from gp_spec.harness import metrics
 from gp_spec.harness.claims._common import (
-    Check,
+    Criterion,
     Experiment,
     Measured,
     RunContext,
@@ -110,7 +110,7 @@ def _c1_run(ctx: RunContext) -> Measured:
     return m
 
 
-def _c1_checks(quick: bool) -> tuple[Check, ...]:
+def _c1_checks(quick: bool) -> tuple[Criterion, ...]:
     checks = []
     for ds in _datasets(quick):
         for w in (5.0, 10.0):
@@ -120,7 +120,7 @@ def _c1_checks(quick: bool) -> tuple[Check, ...]:
                        metric: str = metric) -> tuple[bool, str]:
                     lp, gp = v[_key(ds, "wgan-lp", w, metric)], v[_key(ds, "wgan-gp", w, metric)]
                     return median(lp) < median(gp), f"LP {fmt(lp)} vs GP {fmt(gp)}"
-                checks.append(Check(f"{ds}_w{w:g}_{metric}_lp_below_gp",
+                checks.append(Criterion(f"{ds}_w{w:g}_{metric}_lp_below_gp",
                                     f"{ds}, weight {w:g}: median {what} LP < GP", ev))
     return tuple(checks)
 
@@ -231,19 +231,19 @@ def _c2_run(ctx: RunContext) -> Measured:
     return m
 
 
-def _c2_checks(quick: bool) -> tuple[Check, ...]:
+def _c2_checks(quick: bool) -> tuple[Criterion, ...]:
     def cmp(key: str) -> Any:
         def ev(v: Mapping[str, Any], q: bool) -> tuple[bool, str]:
             lp, gp = float(v[f"LP/{key}"]), float(v[f"GP/{key}"])
             return lp < gp, f"LP {lp:.3g} vs GP {gp:.3g}"
         return ev
     return (
-        Check("range_lp_below_gp",
+        Criterion("range_lp_below_gp",
               "range (max - min) over the six weights of the median final W1: LP < GP",
               cmp("range")),
-        Check("worst_lp_below_gp",
+        Criterion("worst_lp_below_gp",
               "worst (largest) median final W1 over the six weights: LP < GP", cmp("worst")),
-        Check("large_weights_lp_below_gp",
+        Criterion("large_weights_lp_below_gp",
               "mean of the median final W1 at weights 100 and 200: LP < GP", cmp("large_weights")),
     )
 
@@ -375,7 +375,7 @@ def _c3_run(ctx: RunContext) -> Measured:
     return m
 
 
-def _c3_checks(quick: bool) -> tuple[Check, ...]:
+def _c3_checks(quick: bool) -> tuple[Criterion, ...]:
     thr100 = 0.15 if quick else 0.05
     thr10 = 0.15 if quick else 0.10
     thr_dual = 0.10 if quick else 0.05
@@ -392,11 +392,11 @@ def _c3_checks(quick: bool) -> tuple[Check, ...]:
         return median(s) <= thr_dual, fmt(s)
 
     return (
-        Check("sup_dist_w100", f"weight 100: median sup_x in [-3,3] |f(x) - (-|x| + c)| "
+        Criterion("sup_dist_w100", f"weight 100: median sup_x in [-3,3] |f(x) - (-|x| + c)| "
               f"(best c) <= {thr100:g}", sup(100.0, thr100)),
-        Check("sup_dist_w10", f"weight 10: median sup distance <= {thr10:g} (the exact "
+        Criterion("sup_dist_w10", f"weight 10: median sup distance <= {thr10:g} (the exact "
               "weight-10 optimum is itself 0.064 away)", sup(10.0, thr10)),
-        Check("dual_w100", f"weight 100: median |E_mu f - E_nu f - W1| / W1 <= {thr_dual:g} "
+        Criterion("dual_w100", f"weight 100: median |E_mu f - E_nu f - W1| / W1 <= {thr_dual:g} "
               "(W1 = 0.36875)", dual),
     )
 

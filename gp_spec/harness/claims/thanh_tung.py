@@ -20,8 +20,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from gp_spec._seeding import derive_seed
 from gp_spec.harness.claims._common import (
-    Check,
+    Criterion,
     Experiment,
     Measured,
     RunContext,
@@ -36,8 +37,9 @@ from gp_spec.harness.claims._common import (
     train_cached,
 )
 from gp_spec.harness.config import TrainConfig, get_preset
-from gp_spec.harness.steps import get_objective, make_regulariser, penalty_term
-from gp_spec.harness.train import build_dataset, derive_seed
+from gp_spec.harness.steps import make_regulariser, penalty_term
+from gp_spec.harness.train import build_dataset
+from gp_spec.objectives import get_objective
 
 __all__ = ["C4", "C5", "c4_optimal_discriminator", "c4_sample"]
 
@@ -121,16 +123,16 @@ class _C4Run:
 
 def _c4_train(ctx: RunContext, spec: str | None, pool: int, seed: int) -> _C4Run:
     """Train one discriminator alone on a fixed finite set (the authors' loop, see above)."""
-    data_gen = seeded(derive_seed(seed, "c4-data"))
+    data_gen = seeded(derive_seed(seed, "c4-data", 0))
     real, fake = c4_sample(pool, data_gen, real=True), c4_sample(pool, data_gen, real=False)
-    torch.manual_seed(derive_seed(seed, "c4-init"))
+    torch.manual_seed(derive_seed(seed, "c4-init", 0))
     net = _c4_discriminator()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     objective = get_objective("minimax")
     regulariser = make_regulariser("none" if spec is None else spec, _C4_WEIGHT,
                                    penalty_on="probability")
-    pen_gen = seeded(derive_seed(seed, "c4-penalty"))
-    perm_gen = seeded(derive_seed(seed, "c4-perm"))
+    pen_gen = seeded(derive_seed(seed, "c4-penalty", 0))
+    perm_gen = seeded(derive_seed(seed, "c4-perm", 0))
 
     per_epoch = pool // _C4_BATCH
     steps = ctx.steps(_C4_QUICK_STEPS if ctx.quick else _C4_STEPS)
@@ -154,7 +156,7 @@ def _c4_train(ctx: RunContext, spec: str | None, pool: int, seed: int) -> _C4Run
 def _c4_metrics(run: _C4Run, seed: int) -> dict[str, float]:
     """Grid MSE to D*, MSE on fresh samples of the mixture, and the generalisation gap."""
     _xs, grid = _c4_grid()
-    gen = seeded(derive_seed(seed, "c4-fresh"))
+    gen = seeded(derive_seed(seed, "c4-fresh", 0))
     fresh_r, fresh_f = c4_sample(10_000, gen, real=True), c4_sample(10_000, gen, real=False)
     fresh = torch.cat([fresh_r, fresh_f])
     obj = get_objective("minimax")
@@ -228,7 +230,7 @@ def _c4_figure(ctx: RunContext, runs: Mapping[str, tuple[_C4Run, float]]) -> Pat
     return save_figure(fig, ctx.out / "c4_value_surfaces.png")
 
 
-def _c4_checks(quick: bool) -> tuple[Check, ...]:
+def _c4_checks(quick: bool) -> tuple[Criterion, ...]:
     checks = []
     for key, label, _p, _s in _C4_VARIANTS:
         if key == "0gp":
@@ -238,7 +240,7 @@ def _c4_checks(quick: bool) -> tuple[Check, ...]:
             ours, other = v["0gp/mse_dstar"], v[f"{key}/mse_dstar"]
             return median(ours) < median(other), f"0-GP {fmt(ours)} vs {fmt(other)}"
 
-        checks.append(Check(f"mse_0gp_below_{key}",
+        checks.append(Criterion(f"mse_0gp_below_{key}",
                             f"median grid MSE to D*: 0-GP < {label}", ev))
     return tuple(checks)
 
@@ -364,7 +366,7 @@ def _c5_figure(ctx: RunContext, runs: Mapping[str, list[RunRecord]]) -> Path:
     return save_figure(fig, ctx.out / "c5_modes.png")
 
 
-def _c5_checks(quick: bool) -> tuple[Check, ...]:
+def _c5_checks(quick: bool) -> tuple[Criterion, ...]:
     def all_final(v: Mapping[str, Any], q: bool) -> tuple[bool, str]:
         s = v["0gp/modes_final"]
         return median(s) >= 8, fmt(s)
@@ -374,8 +376,8 @@ def _c5_checks(quick: bool) -> tuple[Check, ...]:
         return median(s) >= 7, fmt(s)
 
     checks = [
-        Check("0gp_covers_8", "0-GP: median modes covered at the end = 8", all_final),
-        Check("0gp_stable", "0-GP: median over seeds of the minimum modes covered over the "
+        Criterion("0gp_covers_8", "0-GP: median modes covered at the end = 8", all_final),
+        Criterion("0gp_stable", "0-GP: median over seeds of the minimum modes covered over the "
               "evaluations of the last 25% of training >= 7", stable),
     ]
     for key, label, _p in _C5_VARIANTS:
@@ -387,7 +389,7 @@ def _c5_checks(quick: bool) -> tuple[Check, ...]:
             return (median(fin) < 8 or median(late) < 8,
                     f"final {fmt(fin)}, late minimum {fmt(late)}")
 
-        checks.append(Check(f"{key}_collapses_or_jumps",
+        checks.append(Criterion(f"{key}_collapses_or_jumps",
                             f"{label}: median modes at the end < 8, or median late minimum "
                             "< 8 (collapse or mode jumping)", ev))
     return tuple(checks)

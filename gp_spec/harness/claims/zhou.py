@@ -17,8 +17,10 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from gp_spec import objectives
+from gp_spec._devices import resolve_device
+from gp_spec._seeding import derive_seed
 from gp_spec.harness.claims._common import (
-    Check,
+    Criterion,
     Experiment,
     Measured,
     RunContext,
@@ -29,8 +31,8 @@ from gp_spec.harness.claims._common import (
     stats,
 )
 from gp_spec.harness.models import MLPCritic
-from gp_spec.harness.steps import critic_step, get_objective, make_regulariser
-from gp_spec.harness.train import derive_seed, resolve_device
+from gp_spec.harness.steps import critic_step, make_regulariser
+from gp_spec.objectives import get_objective
 from gp_spec.optimal import kantorovich
 
 __all__ = ["C7", "Alignment", "DiscreteOptimum", "alignment", "cone_cosine",
@@ -187,14 +189,14 @@ def _train_critic(ctx: RunContext, phi: str, seed: int, real: Tensor, fake: Tens
     baselines: an early critic already faces roughly towards nearby real points).
     """
     device = resolve_device(ctx.device)
-    torch.manual_seed(derive_seed(seed, "c7-init"))
+    torch.manual_seed(derive_seed(seed, "c7-init", 0))
     critic = MLPCritic((2,), (128, 128, 128)).to(device)
     initial, early = _copy(critic), _copy(critic)
     opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
     reg = make_regulariser("max-gradient", _WEIGHT)
     obj = get_objective(f"lipschitz:{phi}")
-    pen_gen = torch.Generator(device=device).manual_seed(derive_seed(seed, "c7-penalty"))
-    perm_gen = seeded(derive_seed(seed, "c7-perm"))
+    pen_gen = torch.Generator(device=device).manual_seed(derive_seed(seed, "c7-penalty", 0))
+    perm_gen = seeded(derive_seed(seed, "c7-perm", 0))
     r, f = real.to(device), fake.to(device)
     for step in range(ctx.steps(_c7_steps(ctx.quick))):
         pr = torch.randperm(_N_POINTS, generator=perm_gen)
@@ -286,7 +288,7 @@ def _c7_figure(ctx: RunContext,
     return save_figure(fig, ctx.out / "c7_gradients.png")
 
 
-def _c7_checks(quick: bool) -> tuple[Check, ...]:
+def _c7_checks(quick: bool) -> tuple[Criterion, ...]:
     strict = math.cos(math.radians(_STRICT_DEG))
     checks = []
     for phi in _PHIS:
@@ -302,10 +304,10 @@ def _c7_checks(quick: bool) -> tuple[Check, ...]:
             deg = math.degrees(math.acos(min(1.0, median(s))))
             return median(s) > strict, f"median angle {deg:.2f} deg; cos {fmt(s, 4)}"
 
-        checks.append(Check(f"{phi}_cos_above_0.9",
+        checks.append(Criterion(f"{phi}_cos_above_0.9",
                             f"phi = {phi}: median over seeds of the median over fake points "
                             "of cos(grad f(y), cone of y's tight real partners) > 0.9", ev))
-        checks.append(Check(f"{phi}_angle_below_{_STRICT_DEG:g}deg",
+        checks.append(Criterion(f"{phi}_angle_below_{_STRICT_DEG:g}deg",
                             f"phi = {phi}: the same median cosine > cos {_STRICT_DEG:g} deg = "
                             f"{strict:.4f} (the theory says 1; a critic after {_EARLY} steps "
                             "already passes 0.9)", ev_strict))
