@@ -29,6 +29,7 @@ from gp_spec.harness.claims._common import (
     seeded,
     stats,
     train_cached,
+    train_planned,
 )
 from gp_spec.harness.config import TrainConfig, get_preset
 from gp_spec.harness.data import get_dataset
@@ -73,8 +74,15 @@ def _w1_first(rec: RunRecord) -> float:
     return float("inf") if v is None else float(v)
 
 
+def _c6_plan(ctx: RunContext) -> list[tuple[str, TrainConfig]]:
+    return [(f"{ds}-{penalty}-s{seed}", _c6_config(ctx, ds, penalty, seed))
+            for ds in _c6_datasets(ctx.quick) for _name, penalty in _C6_MEASURES
+            for seed in ctx.seeds]
+
+
 def _c6_run(ctx: RunContext) -> Measured:
     m = Measured()
+    train_planned(ctx, "C6", _c6_plan(ctx))
     for ds in _c6_datasets(ctx.quick):
         runs: dict[str, list[RunRecord]] = {}
         for name, penalty in _C6_MEASURES:
@@ -160,6 +168,7 @@ C6 = Experiment(
               "about twice the 500-sample noise floor 0.11-0.13), and median ratio <= 0.5.",
     checks=_c6_checks,
     run=_c6_run,
+    plan=_c6_plan,
 )
 
 
