@@ -111,8 +111,10 @@ def _c6_figure(ctx: RunContext, ds: str, runs: Mapping[str, list[RunRecord]]) ->
         rec = runs[name][0]
         pts = samples(rec, 500, seeded(5))
         ax = fig.add_subplot(1, 6, i + 1)
-        ax.scatter(real[:, 0], real[:, 1], s=2, c="red", alpha=0.4)
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, c="blue", alpha=0.5)
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="red", alpha=0.4, label="real")
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, c="blue", alpha=0.5, label="generated")
+        if i == 0:
+            ax.legend(fontsize=6, loc="upper right", markerscale=3)
         ax.set(title=f"{name}: W1 {_w1_last(rec):.3f}", aspect="equal", xlim=(-3, 3),
                ylim=(-3, 3))
     ax = fig.add_subplot(1, 6, 6)
@@ -122,8 +124,9 @@ def _c6_figure(ctx: RunContext, ds: str, runs: Mapping[str, list[RunRecord]]) ->
             ax.plot(steps, np.median(vals, 0), label=name)
     ax.set(yscale="log", xlabel="generator step", title="W1 (median over seeds)")
     ax.legend(fontsize=6)
-    fig.suptitle(f"C6 {ds}: simple GP (weight rho/2 = 0.05) on five measures, seed "
-                 f"{ctx.seeds[0]}; real red, generated blue", fontsize=9)
+    steps = runs[_C6_MEASURES[0][0]][0].config.steps
+    fig.suptitle(f"C6 {ds}: simple GP (weight rho/2 = 0.05) on five measures, step {steps:,}, "
+                 f"seed {ctx.seeds[0]}", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, ctx.out / f"c6_measures_{ds}.png")
 

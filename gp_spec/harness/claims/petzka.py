@@ -186,7 +186,10 @@ def _c1_curves(ctx: RunContext, grid: Mapping[tuple[str, str, float], list[RunRe
         if key == "w1_assignment":
             ax.set_yscale("log")
         ax.legend(fontsize=7)
-    fig.suptitle(f"C1 {ds}: median over {len(ctx.seeds)} seeds, band = min..max", fontsize=9)
+    steps = 300 if ctx.quick else 1000
+    fig.suptitle(f"C1 {ds}: WGAN-LP (solid) vs WGAN-GP (dashed), weights 5 and 10, "
+                 f"{ctx.steps(steps)} generator steps; median over {len(ctx.seeds)} seeds, "
+                 "band = min..max", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, ctx.out / f"c1_curves_{ds}.png")
 

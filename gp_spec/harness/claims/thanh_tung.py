@@ -377,12 +377,15 @@ def _c5_figure(ctx: RunContext, runs: Mapping[str, list[RunRecord]]) -> Path:
         rec = runs[key][0]
         pts = samples(rec, 500, seeded(7))
         ax = fig.add_subplot(1, 5, i + 1)
-        ax.scatter(pts[:, 0], pts[:, 1], s=3, c="blue", alpha=0.5)
+        ax.scatter(pts[:, 0], pts[:, 1], s=3, c="blue", alpha=0.5, label="generated")
         if centres is not None:
-            ax.scatter(centres[:, 0], centres[:, 1], s=30, c="red", marker="x")
+            ax.scatter(centres[:, 0], centres[:, 1], s=30, c="red", marker="x",
+                       label="mode centres")
         lim = 1.5 * float(centres.abs().max()) if centres is not None else 20.0
         ax.set(title=f"{label}: {int(rec.final.get('modes_covered', 0))}/8 modes", aspect="equal",
                xlim=(-lim, lim), ylim=(-lim, lim))
+        if i == 0:
+            ax.legend(fontsize=6, loc="upper right")
     ax = fig.add_subplot(1, 5, 5)
     for key, label, _p in _C5_VARIANTS:
         steps, vals = aligned(runs[key], "modes_covered")
@@ -390,7 +393,9 @@ def _c5_figure(ctx: RunContext, runs: Mapping[str, list[RunRecord]]) -> Path:
             ax.plot(steps, np.median(vals, 0), label=label)
     ax.set(xlabel="step", title="modes covered (median)", ylim=(-0.3, 8.3))
     ax.legend(fontsize=6)
-    fig.suptitle(f"C5: 8 Gaussians x10, samples of seed {ctx.seeds[0]} at the end", fontsize=9)
+    cfg = first.config
+    fig.suptitle(f"C5: 8 Gaussians x10, lambda {cfg.weight or 10:g} on D = sigmoid(f), samples "
+                 f"of seed {ctx.seeds[0]} at step {cfg.steps:,}", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, ctx.out / "c5_modes.png")
 

@@ -295,6 +295,7 @@ def _c7_figure(ctx: RunContext,
     for i, phi in enumerate(_PHIS):
         critic, opt, a = shown[phi]
         ax = fig.add_subplot(1, len(_PHIS), i + 1)
+        first_panel = i == 0
         with torch.no_grad():
             vals = critic(grid).reshape(120, 120).numpy()
         ax.contourf(lin.numpy(), lin.numpy(), vals, levels=25, cmap="viridis")
@@ -302,17 +303,23 @@ def _c7_figure(ctx: RunContext,
         (g,) = torch.autograd.grad(critic(y).sum(), y)
         g = g / g.norm(dim=1, keepdim=True).clamp_min(1e-30)
         for j in range(fake.shape[0]):
-            for i in opt.partners[j]:
+            for n, i in enumerate(opt.partners[j]):
                 x = real[int(i)]
-                ax.plot([fake[j, 0], x[0]], [fake[j, 1], x[1]], "w:", lw=0.8)
-        ax.quiver(fake[:, 0], fake[:, 1], g[:, 0], g[:, 1], color="white", scale=8, width=0.012)
+                ax.plot([fake[j, 0], x[0]], [fake[j, 1], x[1]], "w:", lw=0.8,
+                        label="tight partner (exact optimum)" if j == n == 0 else None)
+        ax.quiver(fake[:, 0], fake[:, 1], g[:, 0], g[:, 1], color="white", scale=8, width=0.012,
+                  label="grad f / |grad f|")
         ax.scatter(real[:, 0], real[:, 1], c="red", s=18, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], c="blue", s=18, label="fake")
         ax.set(aspect="equal",
-               title=f"phi = {phi}: median cos {np.nanmedian(a.cos_partners):.3f}")
+               title=f"phi = {phi}: median cos {np.nanmedian(a.cos_partners):.3f}, "
+                     f"{int(np.sum(a.closer_to_partner))}/{a.closer_to_partner.size} at partner")
         ax.title.set_fontsize(8)
-    fig.suptitle("C7: grad f at fake points (arrows); dotted: tight real partners in the exact "
-                 f"optimum, seed {ctx.seeds[0]}", fontsize=9)
+        if first_panel:
+            ax.legend(fontsize=6, loc="lower left", facecolor="0.85")
+    steps = ctx.steps(_c7_steps(ctx.quick))
+    fig.suptitle(f"C7: max-gradient penalty, weight {_WEIGHT:g}, step {steps:,}, seed "
+                 f"{ctx.seeds[0]}; background: critic f (yellow high)", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, ctx.out / "c7_gradients.png")
 
