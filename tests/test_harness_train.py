@@ -14,6 +14,7 @@ from gp_spec.harness import PRESETS, TrainConfig, train
 from gp_spec.harness._runstate import SINGLE
 from gp_spec.harness.checkpoint import load_checkpoint
 from gp_spec.harness.errors import CheckpointError, ConfigError
+from gp_spec.harness.evaluation import METRIC_DEFINITIONS
 from gp_spec.harness.train import build_dataset, build_models, build_run
 
 TINY = TrainConfig(
@@ -126,6 +127,8 @@ def test_refusals(tmp_path: Path) -> None:
 def test_each_kind_of_run_logs_its_metrics(changes: dict[str, Any], key: str) -> None:
     result = train(TINY.replace(steps=1, **changes), None, progress=None)
     assert result.history[0][key] is not None and result.step == 1
+    undefined = set(result.history[0]) - set(METRIC_DEFINITIONS)
+    assert not undefined, f"{undefined} logged but not defined (gp-spec train --help, docs)"
     assert result.generator is None if changes.get("critic_only") else result.generator is not None
 
 

@@ -50,8 +50,24 @@ def _betas(text: str) -> tuple[float, float]:
     return b1, b2
 
 
+def metrics_help() -> str:
+    """The metric definitions of :data:`gp_spec.harness.evaluation.METRIC_DEFINITIONS`, as
+    ``--help`` prints them after the options."""
+    import textwrap
+
+    from gp_spec.harness.evaluation import METRIC_DEFINITIONS
+
+    lines = ["metrics (metrics.jsonl every --log-every steps; summary.json 'final'):"]
+    for key, text in METRIC_DEFINITIONS.items():
+        lines += textwrap.wrap(f"{key}: {text}", width=88, initial_indent="  ",
+                               subsequent_indent="      ", break_on_hyphens=False)
+    return "\n".join(lines)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = metrics_help()
     g = parser.add_argument_group("run")
     g.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="folder for metrics.jsonl, checkpoint.pt, config.json and PNG plots")
