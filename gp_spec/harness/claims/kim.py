@@ -124,8 +124,8 @@ def _c6_figure(ctx: RunContext, ds: str, runs: Mapping[str, list[RunRecord]]) ->
             ax.plot(steps, np.median(vals, 0), label=name)
     ax.set(yscale="log", xlabel="generator step", title="W1 (median over seeds)")
     ax.legend(fontsize=6)
-    steps = runs[_C6_MEASURES[0][0]][0].config.steps
-    fig.suptitle(f"C6 {ds}: simple GP (weight rho/2 = 0.05) on five measures, step {steps:,}, "
+    n_steps = runs[_C6_MEASURES[0][0]][0].config.steps
+    fig.suptitle(f"C6 {ds}: simple GP (weight rho/2 = 0.05) on five measures, step {n_steps:,}, "
                  f"seed {ctx.seeds[0]}", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, ctx.out / f"c6_measures_{ds}.png")

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Full-size C1, C2 and C3 (10 seeds each, the registered full designs) in one GPU window, with
+# the many-runs trainer (gp_spec.harness.many: all runs of one shape stacked in one process),
+# recorded into the committed results folder, then REPRODUCTION.md regenerated from it.
+#
+#   bash bench/run_gpu_claims.sh                 # on a machine with one CUDA GPU
+#   bash bench/run_gpu_claims.sh --dry-run       # CPU, every run shrunk to 3 steps of tiny
+#                                                # networks (--smoke): checks the whole path
+#   bash bench/run_gpu_claims.sh --claims C3     # a subset (comma-separated)
+#   bash bench/run_gpu_claims.sh --with-c6       # also C6 (NOT in one window: see below)
+#
+# Environment: PYTHON (default python), RECORDS (default bench/results/claims; on a machine
+# whose outputs come back only from a scratch folder, point it there and copy the folders
+# back), OUT (default /tmp/gp-spec-claims: training cache, resumable), WORKERS (evaluation
+# threads, default: the number of cores).
+#
+# What runs (registered full mode of each experiment; `gp-spec reproduce list`):
+#   C1 + C2 together: 200 runs of 3x512 MLPs (C1: 3 data sets x 2 weights x {LP, GP} x 10
+#     seeds = 120; C2 adds 8 Gaussians x 4 more weights x {LP, GP} x 10 = 80), each 1000
+#     generator steps of 10 critic steps (100 for the first 25) = 12,250 critic updates, batch
+#     256, an evaluation every 5 steps (exact W1 of 500 samples); all 200 in ONE stacked group.
+#   C3: 20 critic-only runs (2x128, batch 8192, 20,000 steps, weights 10 and 100).
+#
+# GPU time, estimated from FLOP counts (no GPU was available to measure it; see
+# bench/results/claims/_intro.md for the derivation): C1 + C2 about 8.9 PFLOP of float32
+# matmuls (3.5 GFLOP per critic update per run) -> ~4 min at 40 TFLOP/s (H100/H200 float32,
+# no TF32, batched 512x512 GEMMs), plus ~3 min of per-run evaluations (40,000 exact W1 on
+# the host, 16 threads) that interleave with training; C3 about 1.3 PFLOP and 20,000
+# sequential steps -> ~1.5 min. Total ~9-10 min, uncertain by about +-50%.
+# C6 full (150 runs of 30,000-200,000 iterations, ~330 PFLOP) needs ~3 GPU-hours and does
+# not fit a 15-minute window; --with-c6 runs it anyway (resumable from OUT on the same host).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python}
+RECORDS=${RECORDS:-bench/results/claims}
+OUT=${OUT:-/tmp/gp-spec-claims}
+WORKERS=${WORKERS:-$(nproc 2>/dev/null || echo 4)}
+CLAIMS="C1,C2,C3"
+DEVICE="cuda"
+EXTRA=()
+REPORT="REPRODUCTION.md"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run)
+      DEVICE="cpu"; EXTRA=(--smoke --threads 1); WORKERS=1
+      OUT=$(mktemp -d /tmp/gp-spec-claims-dry.XXXXXX)
+      RECORDS="$OUT/records"; REPORT="$OUT/REPRODUCTION.md" ;;
+    --claims) CLAIMS="$2"; shift ;;
+    --with-c6) CLAIMS="$CLAIMS,C6" ;;
+    *) echo "run_gpu_claims.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$DEVICE" = "cuda" ]; then
+  "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || {
+    echo "run_gpu_claims.sh: no CUDA device here; use --dry-run to test the path on a CPU" >&2
+    exit 2; }
+  "$PYTHON" -c "import torch; print('GPU:', torch.cuda.get_device_name(0), '| torch', torch.__version__)"
+fi
+
+echo "== $(date -u +%FT%TZ) claims $CLAIMS, device $DEVICE, records -> $RECORDS, cache $OUT"
+start=$(date +%s)
+status=0
+"$PYTHON" -m gp_spec.cli reproduce "$CLAIMS" --device "$DEVICE" --many-runs \
+  --eval-workers "$WORKERS" --out "$OUT" --record "$RECORDS" "${EXTRA[@]}" || status=$?
+echo "== $(date -u +%FT%TZ) reproduce exit $status (1 = some claim not fully reproduced)" \
+     "after $(( $(date +%s) - start )) s"
+[ "$status" -le 1 ] || exit "$status"
+
+"$PYTHON" -m gp_spec.cli reproduce --report --results "$RECORDS" --output "$REPORT"
+echo "== report: $REPORT"
