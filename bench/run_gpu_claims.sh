@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Full-size C1, C2 and C3 (10 seeds each, the registered full designs) in one GPU window, with
+# Full-size C1, C2, C3, F1 and C5A (10 seeds each, the registered full designs) in one GPU
+# window, with
 # the many-runs trainer (gp_spec.harness.many: all runs of one shape stacked in one process),
 # recorded into the committed results folder, then REPRODUCTION.md regenerated from it.
 #
@@ -20,13 +21,17 @@
 #     generator steps of 10 critic steps (100 for the first 25) = 12,250 critic updates, batch
 #     256, an evaluation every 5 steps (exact W1 of 500 samples); all 200 in ONE stacked group.
 #   C3: 20 critic-only runs (2x128, batch 8192, 20,000 steps, weights 10 and 100).
+#   F1: reads C2's GP runs at weights 1, 5, 10 (no training of its own).
+#   C5A: 50 runs of 2x512 MLPs, 10,000 steps, batch 128 (three stacked groups: no GP;
+#     1-GP, R1, 0-GP; 0-GP-sample on real + fake, whose measure has twice the points).
 #
 # GPU time, estimated from FLOP counts (no GPU was available to measure it; see
 # bench/results/claims/_intro.md for the derivation): C1 + C2 about 8.9 PFLOP of float32
 # matmuls (3.5 GFLOP per critic update per run) -> ~4 min at 40 TFLOP/s (H100/H200 float32,
 # no TF32, batched 512x512 GEMMs), plus ~3 min of per-run evaluations (40,000 exact W1 on
 # the host, 16 threads) that interleave with training; C3 about 1.3 PFLOP and 20,000
-# sequential steps -> ~1.5 min. Total ~9-10 min, uncertain by about +-50%.
+# sequential steps -> ~1.5 min; C5A about 1 PFLOP in 3 x 10,000 sequential steps -> ~2 min.
+# Total ~11 min, uncertain by about +-50%; C5A runs last, so C1-C3 are recorded first.
 # C6 full (150 runs of 30,000-200,000 iterations, ~330 PFLOP) needs ~3 GPU-hours and does
 # not fit a 15-minute window; --with-c6 runs it anyway (resumable from OUT on the same host).
 set -euo pipefail
@@ -36,7 +41,7 @@ PYTHON=${PYTHON:-python}
 RECORDS=${RECORDS:-bench/results/claims}
 OUT=${OUT:-/tmp/gp-spec-claims}
 WORKERS=${WORKERS:-$(nproc 2>/dev/null || echo 4)}
-CLAIMS="C1,C2,C3"
+CLAIMS="C1,C2,C3,F1,C5A"
 DEVICE="cuda"
 EXTRA=()
 REPORT="REPRODUCTION.md"

@@ -76,8 +76,8 @@ from gp_spec.objectives import Objective, get_objective
 
 __all__ = ["FREE_FIELDS", "group_key", "plan_groups", "train_all", "train_many"]
 
-FREE_FIELDS: frozenset[str] = frozenset({"seed", "weight", "dataset", "scale", "pool_size",
-                                         "penalty"})
+FREE_FIELDS: frozenset[str] = frozenset({"seed", "weight", "dataset", "scale", "mode_std",
+                                         "pool_size", "penalty"})
 """Config fields in which the runs of one group may differ (``penalty`` within the gradient
 family); every other field is shared."""
 
@@ -88,19 +88,22 @@ def _penalty_kind(config: TrainConfig) -> str:
         return "none"
     if config.penalty == "clip":
         return f"clip {config.clip!r}"
-    from gp_spec.specs import get_spec
+    from gp_spec.harness.steps import lookup_spec
 
-    family = get_spec(config.penalty).family
-    if family != "gradient":
-        raise ConfigError(f"penalty {config.penalty!r} ({family} family): many-runs training "
-                          "supports gradient penalties, clip and none; use train() for it")
-    return "gradient"
+    spec = lookup_spec(config.penalty)
+    if spec.family != "gradient":
+        raise ConfigError(f"penalty {config.penalty!r} ({spec.family} family): many-runs "
+                          "training supports gradient penalties, clip and none; use train()")
+    # a mixture measure draws points from each component: another number of points per run
+    parts = getattr(spec.measure, "components", None)
+    return "gradient" if parts is None else f"gradient, {len(parts)}-part mixture"
 
 
 def group_key(config: TrainConfig) -> tuple[Any, ...]:
     """Runs with equal keys can be trained together (:data:`FREE_FIELDS` may differ)."""
     shared = {k: v for k, v in config.to_dict().items() if k not in FREE_FIELDS}
-    shape = data_mod.get_dataset(config.dataset, scale=config.scale).event_shape
+    shape = data_mod.get_dataset(config.dataset, scale=config.scale,
+                                 mode_std=config.mode_std).event_shape
     return (tuple(sorted((k, repr(v)) for k, v in shared.items())), shape, _penalty_kind(config))
 
 

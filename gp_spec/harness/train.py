@@ -114,7 +114,8 @@ class TrainResult:
 
 def build_dataset(config: TrainConfig) -> data_mod.Dataset:
     """The data set of ``config`` (pooled to ``pool_size`` samples if set)."""
-    ds = data_mod.get_dataset(config.dataset, scale=config.scale, image_size=config.image_size)
+    ds = data_mod.get_dataset(config.dataset, scale=config.scale, image_size=config.image_size,
+                              mode_std=config.mode_std)
     if config.pool_size is not None:
         gen = torch.Generator().manual_seed(derive_seed(config.seed, "pool", 0))
         ds = data_mod.pooled(ds, config.pool_size, gen)
