@@ -25,13 +25,14 @@
 #   C5A: 50 runs of 2x512 MLPs, 10,000 steps, batch 128 (three stacked groups: no GP;
 #     1-GP, R1, 0-GP; 0-GP-sample on real + fake, whose measure has twice the points).
 #
-# GPU time, estimated from FLOP counts (no GPU was available to measure it; see
-# bench/results/claims/_intro.md for the derivation): C1 + C2 about 8.9 PFLOP of float32
-# matmuls (3.5 GFLOP per critic update per run) -> ~4 min at 40 TFLOP/s (H100/H200 float32,
-# no TF32, batched 512x512 GEMMs), plus ~3 min of per-run evaluations (40,000 exact W1 on
-# the host, 16 threads) that interleave with training; C3 about 1.3 PFLOP and 20,000
-# sequential steps -> ~1.5 min; C5A about 1 PFLOP in 3 x 10,000 sequential steps -> ~2 min.
-# Total ~11 min, uncertain by about +-50%; C5A runs last, so C1-C3 are recorded first.
+# GPU time, estimated from FLOP counts and CPU measurements (no GPU was available to measure
+# it; derivation in bench/results/claims/_intro.md): C1 + C2 about 8.9 PFLOP of float32
+# matmuls (3.5 GFLOP per critic update per run; ~17 ms per stacked critic update of all 200
+# runs at 40 TFLOP/s, H100/H200 float32 without TF32) but bound by Python: ~10 ms per update
+# for the 200 runs' own random draws plus ~20 ms per update (amortised) for the 40,000
+# evaluations, which run in threads beside training -> ~6 min; C3 ~1.5 min; loading the
+# runs and drawing the figures ~2 min; C5A ~2 min (last). Total ~11-12 min (C1-C3 and F1
+# ~10 min), uncertain by about +-50%.
 # C6 full (150 runs of 30,000-200,000 iterations, ~330 PFLOP) needs ~3 GPU-hours and does
 # not fit a 15-minute window; --with-c6 runs it anyway (resumable from OUT on the same host).
 set -euo pipefail

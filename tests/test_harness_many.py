@@ -151,3 +151,18 @@ def test_train_all_returns_results_in_order() -> None:
             TINY.replace(steps=2, seed=2)]
     got = train_all(cfgs, None, progress=None)
     assert [r.config for r in got] == cfgs
+
+
+def test_evaluations_in_threads_give_the_same_records(tmp_path: Path) -> None:
+    # eval_workers > 1 evaluates a log step while training goes on: same records, same files
+    cfgs = [TINY.replace(seed=s, checkpoint_every=2) for s in (0, 1, 2)]
+    one = train_many(cfgs, [tmp_path / f"a{i}" for i in range(3)], progress=None,
+                     plots_at_end=False)
+    three = train_many(cfgs, [tmp_path / f"b{i}" for i in range(3)], progress=None,
+                       plots_at_end=False, eval_workers=3)
+    for i, (a, b) in enumerate(zip(one, three, strict=True)):
+        strip = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in a.history]
+        assert strip == [{k: v for k, v in r.items() if k != "elapsed_s"} for r in b.history]
+        lines_a = (tmp_path / f"a{i}" / "metrics.jsonl").read_text().splitlines()
+        lines_b = (tmp_path / f"b{i}" / "metrics.jsonl").read_text().splitlines()
+        assert len(lines_a) == len(lines_b) == 3

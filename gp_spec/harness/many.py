@@ -34,7 +34,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -168,8 +168,9 @@ def train_many(
       configs: one group (equal :func:`group_key`). out_dirs: one folder per run, or None.
       resume: continue each run from its checkpoint (runs at different steps are trained as
         separate groups, each from its own step). progress: stream for the progress display.
-      plots_at_end: each run's PNGs at the end. eval_workers: threads evaluating the runs
-        at each log step (POT's exact W1 releases the GIL).
+      plots_at_end: each run's PNGs at the end. eval_workers: with more than 1, threads
+        evaluate the runs of a log step while training continues (POT's exact W1 releases
+        the GIL); the records are the same as with 1.
       on_step: called with the step count after every generator step.
 
     Returns:
@@ -256,6 +257,8 @@ class _Group:
             if o is not None:
                 atomic_write_text(o / CONFIG, json.dumps(cfg.to_dict(), indent=2) + "\n")
         self.last: dict[str, Tensor] = {}
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: list[Future[dict[str, Any]]] = []
         self.histories: list[list[dict[str, Any]]] = [[] for _ in configs]
 
     # -------------------------------------------------------------------- penalty
@@ -365,18 +368,29 @@ class _Group:
                 if self.opt_generator is not None and m.opt_generator is not None:
                     m.opt_generator.load_state_dict(_member_opt_state(self.opt_generator, k))
 
-    def _log(self, workers: int) -> None:
+    def _log(self) -> None:
+        """Evaluate every member at this step. With a pool the evaluations run in threads
+        while training continues (the members' own modules hold this step's parameters until
+        :meth:`_drain`); records are written in step order either way."""
+        self._drain()
         self._sync()
 
         def one(k: int) -> dict[str, Any]:
             return log_record(self.members[k], SINGLE, self.inputs[k], self.configs[k], self.t0)
 
-        ks = range(len(self.members))
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                records = list(pool.map(one, ks))
-        else:
-            records = [one(k) for k in ks]
+        if self.pool is not None:
+            self.pending = [self.pool.submit(one, k) for k in range(len(self.members))]
+            return
+        self._write([one(k) for k in range(len(self.members))])
+
+    def _drain(self) -> None:
+        """Wait for the evaluations in flight and write their records."""
+        if self.pending:
+            records = [f.result() for f in self.pending]
+            self.pending = []
+            self._write(records)
+
+    def _write(self, records: list[dict[str, Any]]) -> None:
         for k, rec in enumerate(records):
             self.writers[k].write(rec)
             self.histories[k].append(rec)
@@ -388,6 +402,7 @@ class _Group:
         bar = Progress(c.steps, f"gp-spec train x{len(self.members)}", stream=progress,
                        enabled=progress is not None)
         bar.update(self.step)
+        self.pool = ThreadPoolExecutor(eval_workers) if eval_workers > 1 else None
         try:
             while self.step < c.steps:
                 for _ in range(c.critic_steps_at(self.step)):
@@ -397,7 +412,7 @@ class _Group:
                     self._generator_step(n)
                 self.step += 1
                 if self.step % c.log_every == 0:
-                    self._log(eval_workers)
+                    self._log()
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps:
                     self._checkpoint()
                 if c.plot_every and self.step % c.plot_every == 0:
@@ -406,12 +421,15 @@ class _Group:
                            else None)
                 if on_step is not None:
                     on_step(self.step)
+            self._drain()
             self._sync(optimisers=True)
             finals = [finish(o, m, cfg, inp, self.t0, self.resumed_from,
                              plots_at_end=plots_at_end)
                       for o, m, cfg, inp in zip(self.outs, self.members, self.configs,
                                                 self.inputs, strict=True)]
         finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
             bar.close()
             for w in self.writers:
                 w.close()
@@ -424,6 +442,7 @@ class _Group:
     def _checkpoint(self) -> None:
         if not any(o is not None for o in self.outs):
             return
+        self._drain()  # the checkpoint records the metrics file's length
         self._sync(optimisers=True)
         for o, m, cfg, w in zip(self.outs, self.members, self.configs, self.writers, strict=True):
             if o is not None:
@@ -432,6 +451,7 @@ class _Group:
     def _plots(self) -> None:
         from gp_spec.harness import plots  # matplotlib: only when drawing
 
+        self._drain()
         self._sync()
         for o, m, cfg, inp in zip(self.outs, self.members, self.configs, self.inputs,
                                   strict=True):
