@@ -13,7 +13,7 @@ from gp_spec.harness.claims import EXPERIMENTS
 from gp_spec.harness.claims._common import CriterionResult, verdict
 
 CLAIMS = [f"C{i}" for i in range(1, 9)]
-FIGURES = ["C5A", "F1"]
+FIGURES = ["C5A", "F1", "F2", "F3", "F4", "F5"]
 RESULT_FIELDS = {"claim", "title", "source", "mode", "verdict", "criterion", "checks", "metric",
                  "paper_setup", "quick_changes", "seeds", "measurements", "per_seed", "figures",
                  "device", "command", "elapsed_s"}

@@ -82,8 +82,9 @@ FREE_FIELDS: frozenset[str] = frozenset({"seed", "weight", "dataset", "scale", "
 family); every other field is shared."""
 
 
-def _penalty_kind(config: TrainConfig) -> str:
-    """``"gradient"``, ``"none"`` or ``"clip <c>"``: runs of one group share it."""
+def _penalty_kind(config: TrainConfig, event_shape: tuple[int, ...]) -> str:
+    """``"gradient, p points"``, ``"none"`` or ``"clip <c>"``: runs of one group share it (p:
+    points the penalty measure draws per sample pair, 2 for a real + fake union)."""
     if config.penalty == "none":
         return "none"
     if config.penalty == "clip":
@@ -91,12 +92,12 @@ def _penalty_kind(config: TrainConfig) -> str:
     from gp_spec.harness.steps import lookup_spec
 
     spec = lookup_spec(config.penalty)
-    if spec.family != "gradient":
+    if spec.family != "gradient" or spec.measure is None:
         raise ConfigError(f"penalty {config.penalty!r} ({spec.family} family): many-runs "
                           "training supports gradient penalties, clip and none; use train()")
-    # a mixture measure draws points from each component: another number of points per run
-    parts = getattr(spec.measure, "components", None)
-    return "gradient" if parts is None else f"gradient, {len(parts)}-part mixture"
+    probe = torch.zeros(2, *event_shape)
+    points = spec.measure.sample(probe, probe, generator=torch.Generator()).points.shape[0]
+    return f"gradient, {points // 2} points"
 
 
 def group_key(config: TrainConfig) -> tuple[Any, ...]:
@@ -104,7 +105,8 @@ def group_key(config: TrainConfig) -> tuple[Any, ...]:
     shared = {k: v for k, v in config.to_dict().items() if k not in FREE_FIELDS}
     shape = data_mod.get_dataset(config.dataset, scale=config.scale,
                                  mode_std=config.mode_std).event_shape
-    return (tuple(sorted((k, repr(v)) for k, v in shared.items())), shape, _penalty_kind(config))
+    return (tuple(sorted((k, repr(v)) for k, v in shared.items())), shape,
+            _penalty_kind(config, shape))
 
 
 def plan_groups(configs: Sequence[TrainConfig], max_members: int | None = None

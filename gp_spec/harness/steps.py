@@ -64,10 +64,25 @@ HARNESS_SPECS: Mapping[str, Spec] = MappingProxyType({
         "weight = lambda; the measure is the union of the real and the fake batch (each point "
         "mass 1: a mixture of real and fake with masses 1/2 each over 2N points)",
         "zero_centred", measures.mixture([(0.5, measures.real()), (0.5, measures.fake())])),
+    "wgan-gp-local": Spec(
+        "wgan-gp-local", "gradient", 10.0, "003 App. D.4 (GP on perturbed training samples)",
+        "weight = lambda; x_hat = x + N(0, 0.1^2 I) (the noise std is not stated in 003; "
+        "0.1 is this harness's choice)", "two_sided", measures.perturbed(0.1)),
+    "wgan-gp-local-both": Spec(
+        "wgan-gp-local-both", "gradient", 10.0,
+        "003 App. D.4 (GP on perturbed training and generated samples)",
+        "weight = lambda; noise std 0.1 (this harness's choice)", "two_sided",
+        measures.perturbed(0.1, fake_too=True)),
+    "wgan-lp-local-both": Spec(
+        "wgan-lp-local-both", "gradient", 10.0,
+        "003 App. D.4 (LP on perturbed training and generated samples)",
+        "weight = lambda; noise std 0.1 (this harness's choice)", "one_sided",
+        measures.perturbed(0.1, fake_too=True)),
 })
 """Penalties the harness trains with that :data:`gp_spec.SPECS` does not hold (yet): 004's
 0-GP-sample on real AND fake samples, as its Table 1 defines it (``r1`` is the real-only variant
-its authors' code uses). Built from the core's term and measures; a candidate for SPECS."""
+its authors' code uses), and 003 App. D.4's local perturbation for GP and LP. Built from the
+core's terms and measures; candidates for SPECS."""
 
 
 def lookup_spec(name: str) -> Spec:

@@ -17,6 +17,7 @@ from gp_spec.harness.claims._common import (
     Measured,
     RunContext,
 )
+from gp_spec.harness.claims.figures import F2, F3, F4, F5
 from gp_spec.harness.claims.kim import C6, C8
 from gp_spec.harness.claims.petzka import C1, C2, C3, F1
 from gp_spec.harness.claims.thanh_tung import C4, C5, C5A
@@ -25,7 +26,7 @@ from gp_spec.harness.claims.zhou import C7
 __all__ = ["EXPERIMENTS", "Criterion", "CriterionResult", "Experiment", "Measured", "RunContext"]
 
 EXPERIMENTS: Mapping[str, Experiment] = MappingProxyType(
-    {e.claim: e for e in (C1, C2, C3, C4, C5, C6, C7, C8, C5A, F1)}
+    {e.claim: e for e in (C1, C2, C3, C4, C5, C6, C7, C8, C5A, F1, F2, F3, F4, F5)}
 )
 """Claim id -> :class:`Experiment` (read-only): the claims C1-C8 of SPEC §5, then F1, ...,
 experiments for figures of the papers not covered by a claim (issue 16 item 6)."""

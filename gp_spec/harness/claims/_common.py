@@ -407,11 +407,21 @@ def train_planned(ctx: RunContext, claim: str, items: Sequence[tuple[str, TrainC
     """
     if not ctx.many:
         return
+    from gp_spec.harness.errors import ConfigError
+    from gp_spec.harness.many import group_key, plan_groups, train_many
+
+    def stackable(cfg: TrainConfig) -> bool:
+        try:
+            group_key(cfg)
+        except ConfigError:  # e.g. a difference-quotient penalty: train_cached trains it alone
+            return False
+        return True
+
     todo = [(tag, ctx.shrink(cfg)) for tag, cfg in items]
-    todo = [(tag, cfg) for tag, cfg in todo if not _finished(run_path(ctx, tag, cfg), cfg)]
+    todo = [(tag, cfg) for tag, cfg in todo
+            if stackable(cfg) and not _finished(run_path(ctx, tag, cfg), cfg)]
     if not todo:
         return
-    from gp_spec.harness.many import plan_groups, train_many
 
     configs = [cfg.replace(device=ctx.device) for _, cfg in todo]
     paths = [run_path(ctx, tag, cfg) for tag, cfg in todo]

@@ -199,7 +199,8 @@ def _copy(critic: nn.Module) -> nn.Module:
     return twin.eval()
 
 
-def _train_critic(ctx: RunContext, phi: str, seed: int, real: Tensor, fake: Tensor
+def _train_critic(ctx: RunContext, phi: str, seed: int, real: Tensor, fake: Tensor,
+                  penalty: str = "max-gradient", weight: float = _WEIGHT
                   ) -> tuple[nn.Module, nn.Module, nn.Module]:
     """Critic-only training on the fixed sets, full batch, pairs re-shuffled every step.
 
@@ -211,7 +212,7 @@ def _train_critic(ctx: RunContext, phi: str, seed: int, real: Tensor, fake: Tens
     critic = MLPCritic((2,), (128, 128, 128)).to(device)
     initial, early = _copy(critic), _copy(critic)
     opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
-    reg = make_regulariser("max-gradient", _WEIGHT)
+    reg = make_regulariser(penalty, weight)
     obj = get_objective(f"lipschitz:{phi}")
     pen_gen = torch.Generator(device=device).manual_seed(derive_seed(seed, "c7-penalty", 0))
     perm_gen = seeded(derive_seed(seed, "c7-perm", 0))
