@@ -37,7 +37,7 @@ from gp_spec.harness.config import TrainConfig, get_preset
 from gp_spec.harness.data import get_dataset
 from gp_spec.optimal import abs_critic_example
 
-__all__ = ["C1", "C2", "C3", "F1", "lp_optimum_1d"]
+__all__ = ["C1", "C2", "C3", "lp_optimum_1d"]
 
 _NAMES = {"wgan-lp": "LP", "wgan-gp": "GP"}
 _WARMUP = 25  # generator steps with 100 critic updates (003 §6)
@@ -488,94 +488,4 @@ C3 = Experiment(
     checks=_c3_checks,
     run=_c3_run,
     plan=_c3_plan,
-)
-
-
-# ------------------------------------------------------------------------------------ F1
-
-_F1_WEIGHTS = (1.0, 5.0, 10.0)
-
-
-def _f1_plan(ctx: RunContext) -> list[tuple[str, TrainConfig]]:
-    """GP at weights 1, 5 and 10 on 8 Gaussians: C2's runs (shared through the cache)."""
-    return [(f"8gaussians-wgan-gp-w{w:g}-s{seed}", _toy_config(ctx, "8gaussians", "wgan-gp", w,
-                                                               seed))
-            for w in _F1_WEIGHTS for seed in ctx.seeds]
-
-
-def _f1_run(ctx: RunContext) -> Measured:
-    m = Measured()
-    items = _f1_plan(ctx)
-    train_planned(ctx, "F1", items)
-    runs: dict[float, list[RunRecord]] = {}
-    for tag, cfg in items:
-        runs.setdefault(float(cfg.weight or 0.0), []).append(train_cached(ctx, "F1", tag, cfg))
-    for w, recs in runs.items():
-        for metric, fn in (("w1_final", _w1_final), ("oscillation", _oscillation)):
-            s = stats([fn(r) for r in recs])
-            m.values[f"GP/w{w:g}/{metric}"] = s
-            m.per_seed[f"GP/w{w:g}/{metric}"] = s["values"]
-    m.setup["config_gp_w1"] = _toy_config(ctx, "8gaussians", "wgan-gp", 1.0, 0).to_dict()
-    m.figures.append(_f1_figure(ctx, runs))
-    return m
-
-
-def _f1_figure(ctx: RunContext, runs: Mapping[float, list[RunRecord]]) -> Path:
-    fig = Figure(figsize=(10, 3.4))
-    for i, (key, title) in enumerate((("critic_loss", "- critic loss (no penalty)"),
-                                      ("w1_assignment", "assignment W1 (500 samples)"))):
-        ax = fig.add_subplot(1, 2, i + 1)
-        for w, recs in sorted(runs.items()):
-            steps, vals = aligned(recs, key)
-            if steps.size == 0:
-                continue
-            vals = -vals if key == "critic_loss" else vals
-            ax.plot(steps, np.median(vals, 0), label=f"GP weight {w:g}")
-            ax.fill_between(steps, vals.min(0), vals.max(0), alpha=0.15)
-        ax.set(xlabel="generator step", title=title)
-        ax.legend(fontsize=7)
-    steps_total = ctx.steps(300 if ctx.quick else 1000)
-    fig.suptitle(f"F1 (003 Figs 10-11) 8 Gaussians: WGAN-GP at weights 1, 5, 10, "
-                 f"{steps_total} steps; median over {len(ctx.seeds)} seeds, band = min..max",
-                 fontsize=9)
-    fig.tight_layout()
-    return save_figure(fig, ctx.out / "f1_gp_weight1.png")
-
-
-def _f1_checks(quick: bool) -> tuple[Criterion, ...]:
-    def lower(metric: str, w_other: float) -> Any:
-        def ev(v: Mapping[str, Any], q: bool) -> tuple[bool, str]:
-            a, b = v[f"GP/w1/{metric}"], v[f"GP/w{w_other:g}/{metric}"]
-            return median(a) < median(b), f"weight 1: {fmt(a)} vs weight {w_other:g}: {fmt(b)}"
-        return ev
-
-    return (
-        Criterion("oscillation_w1_below_w5", "GP: median critic-loss oscillation (C1 v2 "
-                  "metric) at weight 1 < at weight 5", lower("oscillation", 5.0)),
-        Criterion("oscillation_w1_below_w10", "GP: median oscillation at weight 1 < at "
-                  "weight 10", lower("oscillation", 10.0)),
-        Criterion("w1_w1_below_w10", "GP: median final W1 at weight 1 < at weight 10",
-                  lower("w1_final", 10.0)),
-    )
-
-
-F1 = Experiment(
-    claim="F1",
-    title="003 D.2-D.3 (Figs 10-11): WGAN-GP with weight 1 is stabilised (smaller critic-loss "
-          "oscillation than at weights 5 and 10, lower W1 than at 10)",
-    source="003 §6 ('With a smaller regularization parameter, lambda = 1, learning is "
-           "stabilized'; 'stabilized training but still results in fluctuations in the "
-           "beginning'), App. D.2-D.3, Figs 10-11",
-    paper_setup="C1's setup (003 §6) with the GP penalty at weights 1, 5 and 10 on 8 Gaussians; "
-                "Fig. 10: critic loss over 20 runs, Fig. 11: W1 over 10 runs. Full mode: 3x512, "
-                "1000 steps, 10 seeds (the runs are C2's, shared through the run cache).",
-    quick_changes="As C1 quick: 3x64 MLPs, 300 generator steps, 3 seeds (C2's quick runs).",
-    metric="oscillation: C1 v2's median |L_{t+1} - 2 L_t + L_{t-1}| of the critic loss after the "
-           "warm-up; w1_final: mean W1 over the last 5 evaluations. Medians over seeds.",
-    criterion="GP: median oscillation at weight 1 < at weight 5 and < at weight 10; median "
-              "final W1 at weight 1 < at weight 10 (3 checks). Registered before the runs it "
-              "judges (the quick rerun of C1/C2 on this machine, 2026-11-30).",
-    checks=_f1_checks,
-    run=_f1_run,
-    plan=_f1_plan,
 )
