@@ -50,7 +50,7 @@ REPORT="REPRODUCTION.md"
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run)
-      DEVICE="cpu"; EXTRA=(--smoke --threads 1); WORKERS=1
+      DEVICE="cpu"; EXTRA=(--smoke); WORKERS=1
       OUT=$(mktemp -d /tmp/gp-spec-claims-dry.XXXXXX)
       RECORDS="$OUT/records"; REPORT="$OUT/REPRODUCTION.md" ;;
     --claims) CLAIMS="$2"; shift ;;
@@ -70,7 +70,9 @@ fi
 echo "== $(date -u +%FT%TZ) claims $CLAIMS, device $DEVICE, records -> $RECORDS, cache $OUT"
 start=$(date +%s)
 status=0
-"$PYTHON" -m gp_spec.cli reproduce "$CLAIMS" --device "$DEVICE" --many-runs \
+# --threads 1: the GPU does the matmuls; one torch CPU thread per evaluation thread avoids
+# oversubscribing the host's cores (the evaluations run in WORKERS threads)
+"$PYTHON" -m gp_spec.cli reproduce "$CLAIMS" --device "$DEVICE" --many-runs --threads 1 \
   --eval-workers "$WORKERS" --out "$OUT" --record "$RECORDS" "${EXTRA[@]}" || status=$?
 echo "== $(date -u +%FT%TZ) reproduce exit $status (1 = some claim not fully reproduced)" \
      "after $(( $(date +%s) - start )) s"
