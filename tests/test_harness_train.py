@@ -151,3 +151,26 @@ def test_run_seeds_are_the_recorded_hash_of_seed_stream_index() -> None:
         assert torch.equal(a, b)
     expected = torch.Generator().manual_seed(old_hash("7/data/0")).get_state()
     assert torch.equal(run.data_gen.get_state(), expected)
+
+
+def test_training_and_help_need_neither_matplotlib_nor_sklearn(tmp_path: Path) -> None:
+    # a fresh interpreter where importing matplotlib or sklearn fails (issue 17: gp-spec train
+    # --help and plain training must work without the plotting extras)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['matplotlib'] = None; sys.modules['sklearn'] = None\n"
+        "from gp_spec import cli\n"
+        "from gp_spec.harness import TrainConfig, train\n"
+        "try:\n    cli.main(['train', '--help'])\nexcept SystemExit as e:\n"
+        "    assert e.code == 0\n"
+        "r = train(TrainConfig(critic_hidden=(8,), generator_hidden=(8,), batch_size=16,"
+        " steps=2, log_every=1, eval_samples=32, warmup_generator_steps=0, critic_steps=1,"
+        " device='cpu'), sys.argv[1], progress=None, plots_at_end=False)\n"
+        "assert r.step == 2\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
