@@ -287,6 +287,18 @@ def stats(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
+def t_lower_bound(values: list[float], level: float = 0.95) -> float:
+    """One-sided lower ``level`` confidence bound of a mean: ``mean - t_{level, n-1} s / sqrt(n)``
+    (Student's t over independent seeds; ``-inf`` for fewer than 2 values)."""
+    from scipy.stats import t as student_t
+
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        return float("-inf")
+    sd = float(x.std(ddof=1))
+    return float(x.mean() - student_t.ppf(level, x.size - 1) * sd / math.sqrt(x.size))
+
+
 def median(s: Mapping[str, Any]) -> float:
     """The median of a :func:`stats` dict; a diverged median is ``+inf``."""
     m = s["median"]

@@ -31,6 +31,7 @@ from gp_spec.harness.claims._common import (
     save_figure,
     seeded,
     stats,
+    t_lower_bound,
 )
 from gp_spec.harness.models import MLPCritic
 from gp_spec.harness.steps import critic_step, make_regulariser
@@ -352,18 +353,6 @@ def _c7_checks(quick: bool) -> tuple[Criterion, ...]:
 
 
 _V2_SHARE = 0.8  # C7 v2: lower 95% bound of the mean share of fake points pointing at a partner
-
-
-def t_lower_bound(values: list[float], level: float = 0.95) -> float:
-    """One-sided lower ``level`` confidence bound of a mean: ``mean - t_{level, n-1} s / sqrt(n)``
-    (Student's t over independent seeds; ``-inf`` for fewer than 2 values)."""
-    from scipy.stats import t as student_t
-
-    x = np.asarray(values, dtype=float)
-    if x.size < 2:
-        return float("-inf")
-    sd = float(x.std(ddof=1))
-    return float(x.mean() - student_t.ppf(level, x.size - 1) * sd / math.sqrt(x.size))
 
 
 def _c7_v2_checks(quick: bool) -> tuple[Criterion, ...]:
