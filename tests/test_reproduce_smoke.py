@@ -124,7 +124,8 @@ def test_many_runs_record_and_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert cli.main(["reproduce", "--report", "--results", str(rec), "--output",
                      str(report)]) == 0
     text = report.read_text()
-    assert "| C1 | smoke, quick | 2 (design 3) |" in text and "| C2 |" in text
+    assert "| C1 | smoke, quick | 2 (design 10) |" in text  # C1 v3 registers 10 seeds
+    assert "| C2 | smoke, quick | 2 (design 3) |" in text
     assert "many-runs" in text and "Criterion v1" in text
 
 
