@@ -418,7 +418,8 @@ C7 = Experiment(
                 "uniform on [-2, 2]^2 per seed, the five phi of objectives.EQ12_INSTANCES, "
                 "critic 3x128 LeakyReLU trained alone (full batch) with max-gradient lambda = 1 "
                 "(S_max buffer), Adam lr 1e-3. Full mode: 10,000 steps, 10 seeds.",
-    quick_changes="2,000 critic steps instead of 10,000 and 3 seeds.",
+    quick_changes="2,000 critic steps instead of 10,000; 3 seeds under criterion v1's design, "
+                  "10 under v2's.",
     metric="At each fake point y: the cosine between the trained critic's grad f(y) and the "
            "cone spanned by the directions to y's tight real partners x (f*(x) - f*(y) = "
            "k* ||x - y||) in the EXACT optimum of the problem restricted to the 20 points "
