@@ -14,11 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gp_spec.errors import InvalidInputError
+from gp_spec.errors import InvalidArgumentError, InvalidInputError
 
 __all__ = [
     "EQ12_INSTANCES",
+    "OBJECTIVES",
     "Objective",
+    "get_objective",
     "hinge",
     "least_squares",
     "lipschitz_family",
@@ -238,3 +240,33 @@ EQ12_INSTANCES: dict[str, ScalarFn] = {
 }
 """The ``phi`` of 002 Table 2's Eq. 12 instances (``varphi(x) = phi(-x)``). ``exp`` overflows
 to inf for scores above ~88 (float32) / ~709 (float64): that is the function, not a bug."""
+
+
+OBJECTIVES: tuple[str, ...] = (
+    "wasserstein", "minimax", "non_saturating", "hinge", "least_squares",
+    *(f"lipschitz:{k}" for k in EQ12_INSTANCES),
+)
+"""Objective names accepted by :func:`get_objective` (the training harness's ``--objective``)."""
+
+
+def get_objective(name: str) -> Objective:
+    """The objective called ``name`` (one of :data:`OBJECTIVES`).
+
+    ``least_squares`` is :func:`least_squares` with ``a = 0, b = c = 1``; ``lipschitz:<phi>`` is
+    ``lipschitz_family(EQ12_INSTANCES[phi])``.
+
+    Raises:
+      InvalidArgumentError: an unknown name (the message lists the known ones).
+    """
+    fixed = {"wasserstein": wasserstein, "minimax": minimax,
+             "non_saturating": non_saturating, "hinge": hinge}
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"objective name {name!r}, but should be a str; known: "
+                                   f"{', '.join(OBJECTIVES)}")
+    if name in fixed:
+        return fixed[name]
+    if name == "least_squares":
+        return least_squares()
+    if name.startswith("lipschitz:") and name[10:] in EQ12_INSTANCES:
+        return lipschitz_family(EQ12_INSTANCES[name[10:]])
+    raise InvalidArgumentError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")

@@ -53,7 +53,8 @@ def test_c4_runs_end_to_end_in_smoke_mode(tmp_path: Path) -> None:
                      str(tmp_path), "--device", "cpu", "--quiet"])
     result = json.loads((tmp_path / "C4" / "result.json").read_text())
     assert code in (0, 1)
-    assert len(result["checks"]) == 4
-    keys = {"none", "none-large", "1gp", "r1", "0gp"}
+    # the current criterion (v3) has 5 checks; v1 and v2 keep their 4
+    assert [len(v["checks"]) for v in result["criteria"]] == [4, 4, 5]
+    keys = {"none", "none-large", "1gp", "r1", "r1r2", "0gp"}
     assert {k.split("/")[0] for k in result["per_seed"]} == keys
     assert all(len(v) == 1 and math.isfinite(v[0]) for v in result["per_seed"].values())

@@ -62,3 +62,16 @@ def test_argparse_rejects_malformed_widths(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["--out", str(tmp_path), "--hidden", "a,b"])
     assert exc.value.code == 2
+
+
+def test_help_defines_every_metric_and_docs_page_agrees(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    from gp_spec.harness.evaluation import METRIC_DEFINITIONS
+
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    page = (Path(__file__).parents[1] / "docs" / "metrics.md").read_text()
+    for key, definition in METRIC_DEFINITIONS.items():
+        assert f"{key}: " in text, key
+        assert f"| `{key}` | {definition.replace('|', chr(92) + '|')} |" in page, key

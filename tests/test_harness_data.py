@@ -12,7 +12,7 @@ from scipy import stats
 
 from gp_spec.harness import data
 from gp_spec.harness.errors import ConfigError
-from gp_spec.harness.metrics import w1_1d
+from gp_spec.optimal import w1_1d
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -136,3 +136,16 @@ def test_pooled_dataset_only_repeats_its_pool() -> None:
 def test_unknown_dataset_message_lists_names() -> None:
     with pytest.raises(ConfigError, match="8gaussians"):
         data.get_dataset("9gaussians")
+
+
+def test_mode_std_replaces_the_scaled_std_of_the_mixtures() -> None:
+    # 004's released code: centres at radius 10 / 1.414, std 0.02 / 1.414 (not scaled).
+    ds = data.get_dataset("8gaussians", scale=5.0, mode_std=0.02 / 1.414)
+    assert ds.mode_std == pytest.approx(0.02 / 1.414)
+    assert float(ds.centres.norm(dim=1).mean()) == pytest.approx(10 / 1.414, rel=1e-4)
+    x = ds.sample(4000, torch.Generator().manual_seed(0))
+    nearest = torch.cdist(x, ds.centres).min(1).values
+    # |N(0, s^2 I_2)| exceeds 6 s with probability exp(-18) ~ 1.5e-8 per sample
+    assert float(nearest.max()) < 6 * 0.02 / 1.414
+    with pytest.raises(ConfigError, match="mode_std"):
+        data.get_dataset("swissroll", mode_std=0.1)

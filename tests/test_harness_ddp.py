@@ -9,6 +9,7 @@ of it. Facts (module docstring of gp_spec.harness.steps):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import socket
@@ -23,7 +24,7 @@ import torch.multiprocessing as mp
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from gp_spec import objectives, penalties
+from gp_spec import SPECS, objectives
 from gp_spec._types import Points
 from gp_spec.harness.errors import ConfigError
 from gp_spec.harness.models import MLPCritic
@@ -59,9 +60,9 @@ def _critic() -> nn.Module:
 
 
 def _lp(alpha: Tensor) -> Regulariser:
-    measure = _FixedInterpolate(alpha)
-    return Regulariser("wgan-lp", WEIGHT, lambda c, r, f, g: penalties.gradient_penalty(
-        penalties.one_sided_term, c, r, f, weight=WEIGHT, measure=measure))
+    # wgan-lp's spec with the measure replaced: Spec.bind is the one family switch
+    spec = dataclasses.replace(SPECS["wgan-lp"], measure=_FixedInterpolate(alpha))
+    return Regulariser("wgan-lp", WEIGHT, spec.bind(WEIGHT))
 
 
 def _grads(module: nn.Module) -> list[np.ndarray]:

@@ -43,7 +43,7 @@ def test_r1_on_the_probability_matches_the_closed_form() -> None:
 
 
 def test_no_penalty_stays_none_and_clip_is_untouched() -> None:
-    assert make_regulariser("none", penalty_on="probability").fn is None
+    assert make_regulariser("none", penalty_on="probability").penalty is None
     assert make_regulariser("clip", penalty_on="probability").clip == 0.01
 
 
@@ -64,3 +64,21 @@ def test_cli_flag_sets_the_field(tmp_path: Path) -> None:
     assert cli.config_from_args(args).penalty_on == "score"
     args = parser.parse_args(["--out", str(tmp_path), "--preset", "thanh-tung2019-8g"])
     assert cli.config_from_args(args).penalty_on == "probability"
+
+
+def test_0gp_sample_on_real_and_fake_is_the_union_mean_of_004_table_1() -> None:
+    # 004 Table 1: lambda E_{v in D_r u D_g}[||grad D(v)||^2]; with D = sigmoid(a.x + b) the
+    # per-point value is (s (1 - s))^2 ||a||^2, averaged over the 2N points of the union.
+    lin = _linear()
+    real = torch.tensor([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]], dtype=torch.float64)
+    fake = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-2.0, -2.0]], dtype=torch.float64)
+    got = penalty_term(lin, real, fake, make_regulariser("gan-0gp-sample", 4.0,
+                                                         penalty_on="probability"))
+    a = lin.weight.detach()[0]
+    s = torch.sigmoid(torch.cat([real, fake]) @ a + 0.25)
+    expected = 4.0 * ((s * (1 - s)) ** 2 * a.square().sum()).mean()
+    assert got is not None
+    torch.testing.assert_close(got.detach(), expected, rtol=1e-12, atol=0)
+    # R1 (real only) differs: the union is not the real-only mean here
+    r1 = penalty_term(lin, real, fake, make_regulariser("r1", 4.0, penalty_on="probability"))
+    assert r1 is not None and not torch.isclose(r1, expected)

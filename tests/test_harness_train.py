@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,11 @@ import pytest
 import torch
 
 from gp_spec.harness import PRESETS, TrainConfig, train
+from gp_spec.harness._runstate import SINGLE
 from gp_spec.harness.checkpoint import load_checkpoint
 from gp_spec.harness.errors import CheckpointError, ConfigError
+from gp_spec.harness.evaluation import METRIC_DEFINITIONS
+from gp_spec.harness.train import build_dataset, build_models, build_run
 
 TINY = TrainConfig(
     dataset="8gaussians", critic_hidden=(16, 16), generator_hidden=(16, 16), batch_size=32,
@@ -123,9 +127,50 @@ def test_refusals(tmp_path: Path) -> None:
 def test_each_kind_of_run_logs_its_metrics(changes: dict[str, Any], key: str) -> None:
     result = train(TINY.replace(steps=1, **changes), None, progress=None)
     assert result.history[0][key] is not None and result.step == 1
+    undefined = set(result.history[0]) - set(METRIC_DEFINITIONS)
+    assert not undefined, f"{undefined} logged but not defined (gp-spec train --help, docs)"
     assert result.generator is None if changes.get("critic_only") else result.generator is not None
 
 
 def test_clipping_bounds_every_critic_parameter() -> None:
     result = train(TINY.replace(penalty="clip", clip=0.01, lr_critic=0.1), None, progress=None)
     assert max(float(p.abs().max()) for p in result.critic.parameters()) <= 0.01 + 1e-7
+
+
+def test_run_seeds_are_the_recorded_hash_of_seed_stream_index() -> None:
+    # Recorded runs were seeded with int(sha256(f"{seed}/{stream}/{index}")[:8], little) >> 1
+    # (index 0 for "init"); computed here with hashlib, not with the harness's helper.
+    def old_hash(text: str) -> int:
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+    cfg = TINY.replace(seed=7)
+    run = build_run(cfg, build_dataset(cfg), SINGLE, torch.device("cpu"))
+    torch.manual_seed(old_hash("7/init/0"))
+    critic, _ = build_models(cfg, build_dataset(cfg))
+    for a, b in zip(run.critic.parameters(), critic.parameters(), strict=True):
+        assert torch.equal(a, b)
+    expected = torch.Generator().manual_seed(old_hash("7/data/0")).get_state()
+    assert torch.equal(run.data_gen.get_state(), expected)
+
+
+def test_training_and_help_need_neither_matplotlib_nor_sklearn(tmp_path: Path) -> None:
+    # a fresh interpreter where importing matplotlib or sklearn fails (issue 17: gp-spec train
+    # --help and plain training must work without the plotting extras)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['matplotlib'] = None; sys.modules['sklearn'] = None\n"
+        "from gp_spec import cli\n"
+        "from gp_spec.harness import TrainConfig, train\n"
+        "try:\n    cli.main(['train', '--help'])\nexcept SystemExit as e:\n"
+        "    assert e.code == 0\n"
+        "r = train(TrainConfig(critic_hidden=(8,), generator_hidden=(8,), batch_size=16,"
+        " steps=2, log_every=1, eval_samples=32, warmup_generator_steps=0, critic_steps=1,"
+        " device='cpu'), sys.argv[1], progress=None, plots_at_end=False)\n"
+        "assert r.step == 2\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -10,20 +10,21 @@ import pytest
 
 from gp_spec import cli
 from gp_spec.harness.claims import EXPERIMENTS
-from gp_spec.harness.claims._common import CheckResult, verdict
+from gp_spec.harness.claims._common import CriterionResult, verdict
 
 CLAIMS = [f"C{i}" for i in range(1, 9)]
+FIGURES = ["C5A", "F1", "F2", "F3", "F4", "F5"]
 RESULT_FIELDS = {"claim", "title", "source", "mode", "verdict", "criterion", "checks", "metric",
                  "paper_setup", "quick_changes", "seeds", "measurements", "per_seed", "figures",
                  "device", "command", "elapsed_s"}
 VERDICTS = {"reproduced", "partly", "not reproduced"}
 
 
-def test_registry_holds_exactly_the_claims_of_spec_section_5() -> None:
-    assert list(EXPERIMENTS) == CLAIMS
+def test_registry_holds_the_claims_of_spec_section_5_then_figure_experiments() -> None:
+    assert list(EXPERIMENTS) == CLAIMS + FIGURES
 
 
-@pytest.mark.parametrize("claim", CLAIMS)
+@pytest.mark.parametrize("claim", CLAIMS + FIGURES)
 def test_claim_states_its_setup_metric_and_criterion(claim: str) -> None:
     e = EXPERIMENTS[claim]
     for name in ("title", "source", "paper_setup", "quick_changes", "metric", "criterion"):
@@ -36,7 +37,7 @@ def test_claim_states_its_setup_metric_and_criterion(claim: str) -> None:
 
 
 def test_verdict_is_a_function_of_the_checks() -> None:
-    ok, bad = CheckResult("a", "t", "o", True), CheckResult("b", "t", "o", False)
+    ok, bad = CriterionResult("a", "t", "o", True), CriterionResult("b", "t", "o", False)
     assert verdict([ok, ok]) == "reproduced"
     assert verdict([ok, bad]) == "partly"
     assert verdict([bad, bad]) == "not reproduced"
@@ -96,3 +97,76 @@ def test_list_prints_every_claim(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["reproduce", "list"]) == 0
     out = capsys.readouterr().out
     assert all(claim in out for claim in CLAIMS)
+
+
+def test_many_runs_record_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # C1 and C2 share runs: --many-runs trains them once, together; --record writes the
+    # committed-results layout; --report renders REPRODUCTION.md from it alone.
+    out, rec = tmp_path / "out", tmp_path / "rec"
+    args = ["reproduce", "C1,C2", "--quick", "--smoke", "--seeds", "2", "--out", str(out),
+            "--device", "cpu", "--many-runs", "--record", str(rec)]
+    assert cli.main(args) in (0, 1)
+    err = capsys.readouterr().err
+    assert "training 24 runs together" in err  # 8g x {LP, GP} x 6 weights x 2 seeds
+    assert "below the registered design of 3" in err
+    folders = sorted((rec / "C1").iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("smoke-quick-2seeds-cpu-")
+    folder = folders[0]
+    result = json.loads((folder / "result.json").read_text())
+    assert result["trainer"] == "many-runs" and result["joint_training"]["runs"] == 24
+    assert {"machine", "torch", "commit"} <= set(result)
+    seed1 = json.loads((folder / "seeds" / "seed-1.json").read_text())
+    assert seed1["seed"] == 1 and seed1["wall_s"] > 0
+    assert seed1["values"]["8gaussians/LP/w5/w1_final"] == \
+        result["per_seed"]["8gaussians/LP/w5/w1_final"][1]
+    assert (folder / "c1_curves_8gaussians.png").read_bytes()[:4] == b"\x89PNG"
+    report = tmp_path / "REPRODUCTION.md"
+    assert cli.main(["reproduce", "--report", "--results", str(rec), "--output",
+                     str(report)]) == 0
+    text = report.read_text()
+    assert "| C1 | smoke, quick | 2 (design 10) |" in text  # C1 v3 registers 10 seeds
+    assert "| C2 | smoke, quick | 2 (design 3) |" in text
+    assert "many-runs" in text and "Criterion v1" in text
+
+
+def test_one_seed_below_the_design_is_flagged(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["reproduce", "C3", "--quick", "--smoke", "--seeds", "1", "--out",
+                     str(tmp_path), "--device", "cpu", "--quiet"])
+    assert code in (0, 1)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("C3: ") and "1 seed(s) is below the registered design of 3" in line
+
+
+def test_t_lower_bound_matches_scipys_interval() -> None:
+    # the one-sided 95% bound is the lower end of scipy's two-sided 90% t-interval
+    import numpy as np
+    from scipy import stats
+
+    from gp_spec.harness.claims.zhou import t_lower_bound
+
+    x = [0.9, 1.0, 0.8, 1.0, 0.7, 1.0, 0.9, 0.6, 1.0, 0.9]
+    lo, _ = stats.t.interval(0.90, len(x) - 1, loc=np.mean(x), scale=stats.sem(x))
+    assert t_lower_bound(x) == pytest.approx(lo, rel=1e-12)
+    assert t_lower_bound([1.0]) == float("-inf")
+
+
+def test_points_at_partner_geometry() -> None:
+    # one fake point at the origin, partner at (1, 0), another real point at (0, 1): a
+    # gradient at 30 degrees points at the partner, one at 60 degrees at the other point.
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from gp_spec.harness.claims.zhou import DiscreteOptimum, alignment
+
+    real = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    fake = torch.tensor([[0.0, 0.0]])
+    opt = DiscreteOptimum(np.zeros(3), 1.0, (np.array([0]),))
+    for deg, expected in ((30.0, True), (60.0, False)):
+        lin = nn.Linear(2, 1)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor([[np.cos(np.radians(deg)), np.sin(np.radians(deg))]]))
+        got = alignment(lin, real, fake, opt)
+        assert bool(got.closer_to_partner[0]) is expected
+        assert got.cos_partners[0] == pytest.approx(np.cos(np.radians(deg)), rel=1e-6)

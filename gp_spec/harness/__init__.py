@@ -3,7 +3,10 @@
 ``train(TrainConfig(...), out_dir)`` runs any objective of :mod:`gp_spec.objectives` with any
 penalty of :data:`gp_spec.SPECS` (or weight clipping, or none), with checkpoint/resume, metrics
 streamed to ``metrics.jsonl`` and PNG plots; ``python -m gp_spec.harness.cli`` is its command
-line. Needs the ``harness`` extra (matplotlib, scikit-learn).
+line. :func:`gp_spec.harness.many.train_many` trains many runs of one shape together.
+Plots (and the claims' figures) need matplotlib and the digits metrics scikit-learn (the
+``harness`` extra); both are imported only where they are used, so ``gp-spec train --help`` and
+a run with ``plots_at_end=False`` on a toy data set need neither.
 """
 
 from __future__ import annotations

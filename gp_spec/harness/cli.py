@@ -50,8 +50,24 @@ def _betas(text: str) -> tuple[float, float]:
     return b1, b2
 
 
+def metrics_help() -> str:
+    """The metric definitions of :data:`gp_spec.harness.evaluation.METRIC_DEFINITIONS`, as
+    ``--help`` prints them after the options."""
+    import textwrap
+
+    from gp_spec.harness.evaluation import METRIC_DEFINITIONS
+
+    lines = ["metrics (metrics.jsonl every --log-every steps; summary.json 'final'):"]
+    for key, text in METRIC_DEFINITIONS.items():
+        lines += textwrap.wrap(f"{key}: {text}", width=88, initial_indent="  ",
+                               subsequent_indent="      ", break_on_hyphens=False)
+    return "\n".join(lines)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``parser``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = metrics_help()
     g = parser.add_argument_group("run")
     g.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="folder for metrics.jsonl, checkpoint.pt, config.json and PNG plots")
@@ -69,6 +85,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("problem")
     g.add_argument("--dataset", help=f"{', '.join(DATASETS)}, a .npy file or an image folder")
     g.add_argument("--scale", type=float, help="scale of the toy mixtures (004 uses 10)")
+    g.add_argument("--mode-std", type=float,
+                   help="component std of 8gaussians/25gaussians (default: scales with --scale; "
+                        "004's code: 0.014)")
     g.add_argument("--pool-size", type=int, help="train on a finite set of this many samples")
     g.add_argument("--image-size", type=int, help="resize an image folder to this side")
     g.add_argument("--objective", help="wasserstein, minimax, non_saturating, hinge, "
@@ -109,7 +128,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 _DIRECT = {
-    "dataset": "dataset", "scale": "scale", "pool_size": "pool_size", "image_size": "image_size",
+    "dataset": "dataset", "scale": "scale", "mode_std": "mode_std", "pool_size": "pool_size",
+    "image_size": "image_size",
     "objective": "objective", "penalty": "penalty", "weight": "weight", "clip": "clip",
     "penalty_on": "penalty_on",
     "critic_only": "critic_only", "arch": "architecture", "critic_hidden": "critic_hidden",

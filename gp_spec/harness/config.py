@@ -41,6 +41,8 @@ class TrainConfig:
     Attributes:
       dataset: a name of :data:`gp_spec.harness.data.DATASETS`, a ``.npy`` path or an image folder.
       scale: multiplies the toy mixtures (004 §6.2 uses 10 for 8 Gaussians).
+      mode_std: the Gaussian mixtures' component std; None scales it with ``scale`` (as
+        ``gan_toy.py``); 004's released code keeps 0.02 / 1.414 = 0.014 at any scale.
       pool_size: if set, train on a finite set of this many samples (004 Fig. 1).
       image_size: resize an image folder to this side.
       objective: ``wasserstein``, ``minimax``, ``non_saturating``, ``hinge``, ``least_squares``
@@ -78,6 +80,7 @@ class TrainConfig:
 
     dataset: str = "8gaussians"
     scale: float = 1.0
+    mode_std: float | None = None
     pool_size: int | None = None
     image_size: int | None = None
     objective: str = "wasserstein"
@@ -137,6 +140,10 @@ class TrainConfig:
                  f"penalty_on='probability' with objective={self.objective!r}, but it needs "
                  "a discriminator D = sigmoid(f): objective minimax or non_saturating")
         _require(self.momentum >= 0, f"momentum={self.momentum!r}, but should be >= 0")
+        _require(self.mode_std is None or (isinstance(self.mode_std, (int, float))
+                                           and math.isfinite(self.mode_std)
+                                           and self.mode_std > 0),
+                 f"mode_std={self.mode_std!r}, but should be None or a finite number > 0")
         _require(self.pool_size is None or self.pool_size >= 1,
                  f"pool_size={self.pool_size!r}, but should be None or >= 1")
 

@@ -121,35 +121,37 @@ def _square(half_width: float) -> tuple[float, float, float, float]:
     return (-half_width, half_width, -half_width, half_width)
 
 
-def eight_gaussians(scale: float = 1.0) -> Dataset:
+def eight_gaussians(scale: float = 1.0, std: float | None = None) -> Dataset:
     """Eight Gaussians on a circle: centres ``r (cos 2 pi k/8, sin 2 pi k/8)``, std ``s``.
 
     ``r = 2 / 1.414`` and ``s = 0.02 / 1.414`` (Gulrajani et al.'s ``gan_toy.py``: centres at
-    scale 2, std 0.02, then the data divided by 1.414), both multiplied by ``scale``.
+    scale 2, std 0.02, then the data divided by 1.414), both multiplied by ``scale``; a given
+    ``std`` replaces ``s`` (004's released code scales the centres but keeps std 0.02 / 1.414).
 
     Source: 003 §6; 000 §5.1; 004 §6.2 (``scale = 10``).
     """
     s = _positive(scale, "scale")
     angles = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
     centres = s * (2 / 1.414) * torch.stack([torch.cos(angles), torch.sin(angles)], 1)
-    std = s * 0.02 / 1.414
+    std = s * 0.02 / 1.414 if std is None else _positive(std, "mode_std")
     return Dataset(
         "8gaussians", (2,), _mixture_sampler(centres, std), centres=centres, mode_std=std,
         bounds=_square(2.0 * s), source="003 §6; 004 §6.2; Gulrajani et al. 2017",
     )
 
 
-def twenty_five_gaussians(scale: float = 1.0) -> Dataset:
+def twenty_five_gaussians(scale: float = 1.0, std: float | None = None) -> Dataset:
     """25 Gaussians on a 5x5 grid: centres ``(2i, 2j) / 2.828`` for ``i, j in -2..2``.
 
-    std ``0.05 / 2.828`` (Gulrajani et al.'s ``gan_toy.py``), both multiplied by ``scale``.
+    std ``0.05 / 2.828`` (Gulrajani et al.'s ``gan_toy.py``), both multiplied by ``scale``; a
+    given ``std`` replaces it.
 
     Source: 003 §6; 000 §5.1.
     """
     s = _positive(scale, "scale")
     grid = torch.arange(-2, 3, dtype=torch.float32) * 2
     centres = s * torch.cartesian_prod(grid, grid) / 2.828
-    std = s * 0.05 / 2.828
+    std = s * 0.05 / 2.828 if std is None else _positive(std, "mode_std")
     return Dataset(
         "25gaussians", (2,), _mixture_sampler(centres, std), centres=centres, mode_std=std,
         bounds=_square(2.0 * s), source="003 §6; 000 §5.1; Gulrajani et al. 2017",
@@ -355,18 +357,25 @@ DATASETS: dict[str, str] = {
 """Names accepted by :func:`get_dataset`, besides a ``.npy`` file or an image folder path."""
 
 
-def get_dataset(name: str, *, scale: float = 1.0, image_size: int | None = None) -> Dataset:
+def get_dataset(name: str, *, scale: float = 1.0, image_size: int | None = None,
+                mode_std: float | None = None) -> Dataset:
     """A data set by name (:data:`DATASETS`), or from a ``.npy`` file or an image folder path.
 
-    ``scale`` applies to the three toy mixtures; ``image_size`` to an image folder.
+    ``scale`` applies to the three toy mixtures; ``mode_std`` (the components' standard
+    deviation, instead of one that scales with ``scale``) to the two Gaussian mixtures;
+    ``image_size`` to an image folder.
 
     Raises:
-      ConfigError: an unknown name that is not an existing path.
+      ConfigError: an unknown name that is not an existing path; ``mode_std`` for a data set
+        that is not a Gaussian mixture.
     """
+    if mode_std is not None and name not in ("8gaussians", "25gaussians"):
+        raise ConfigError(f"mode_std={mode_std!r} with dataset {name!r}, but it applies only to "
+                          "8gaussians and 25gaussians")
     if name == "8gaussians":
-        return eight_gaussians(scale)
+        return eight_gaussians(scale, mode_std)
     if name == "25gaussians":
-        return twenty_five_gaussians(scale)
+        return twenty_five_gaussians(scale, mode_std)
     if name == "swissroll":
         return swiss_roll(scale)
     if name == "two-gaussians":

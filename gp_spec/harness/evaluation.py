@@ -29,7 +29,47 @@ from gp_spec._types import Measure
 from gp_spec.harness import metrics
 from gp_spec.harness.data import Dataset
 
-__all__ = ["EvalInputs", "evaluate", "fake_samples"]
+__all__ = ["METRIC_DEFINITIONS", "EvalInputs", "evaluate", "fake_samples"]
+
+METRIC_DEFINITIONS: dict[str, str] = {
+    "step": "generator steps done (outer iterations; critic-only runs: critic steps)",
+    "critic_updates": "critic updates done (warm-up included)",
+    "train_critic_loss": "L_D without penalty on the last critic batch (training samples)",
+    "train_penalty": "the penalty (weight included) on the last critic batch; 0 without one",
+    "train_generator_loss": "L_G on the last generator batch",
+    "w1_assignment": "exact W1 between eval_samples real and eval_samples generated samples: "
+                     "the mean cost of the optimal assignment (003 §6; POT network simplex via "
+                     "gp_spec.optimal.kantorovich); two finite samples of one distribution "
+                     "already differ (the noise floor: ~0.11 for 500 samples of 8 Gaussians)",
+    "critic_loss": "L_D without penalty on eval_samples fresh samples per side (003 Fig. 4 "
+                   "plots its negative)",
+    "critic_gap": "mean f(real) - mean f(fake) on those samples: the critic's dual estimate of "
+                  "W1 for a 1-Lipschitz critic",
+    "grad_norm_mean": "mean of ||grad_x f|| at points of the run's penalty measure (mu_GP, "
+                      "the interpolates, if the run has no gradient penalty)",
+    "grad_norm_max": "largest ||grad_x f|| at those points",
+    "grad_norm_above_one": "share of those points with ||grad_x f|| > 1",
+    "w1_sliced": "(images) sliced W1: mean over 256 random unit directions of the 1-D W1 of "
+                 "the projections",
+    "modes_covered": "(Gaussian mixtures) modes with at least max(1, ceil(0.1 N / K)) "
+                     "high-quality samples, i.e. 10% of a perfect generator's share; a sample "
+                     "is high-quality if it lies within 3 standard deviations of its nearest "
+                     "centre (Metz et al. 2017; 004 §6.2)",
+    "high_quality": "(Gaussian mixtures) share of generated samples within 3 standard "
+                    "deviations of their nearest centre",
+    "sup_dist_abs": "(1-D critics) min_c max_{x in [-3, 3]} |f(x) - (-|x| + c)| on a "
+                    "601-point grid: distance to the optimal critic of 003 Prop. 2",
+    "sup_dist_c": "(1-D critics) the minimising c",
+    "mse_dstar": "(known D*) mean over a 101 x 101 grid of (sigmoid(f) - D*)^2, "
+                 "D* = p_r / (p_r + p_g) (004 Eq. 2, Fig. 1)",
+    "digit_classes": "(digits) classes receiving at least 10% of a uniform share of the "
+                     "predicted labels of a small classifier",
+    "digit_fd": "(digits) Frechet distance in the 32 features of that classifier (NOT "
+                "Inception FID; comparable only with itself)",
+    "elapsed_s": "wall time since the start of this call (resumed runs restart it)",
+}
+"""Every key of a ``metrics.jsonl`` record and of ``summary.json``'s ``final``, defined.
+``gp-spec train --help`` prints these; docs/metrics.md lists them."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Metrics of the training harness (SPEC §5), each a small function with stated definitions.
 
 - :func:`w1_assignment`: exact W1 between two sample sets, the cost of the optimal assignment
-  (003 §6 uses Kuhn-Munkres on 500 samples; here POT's network simplex, ``ot.emd``).
-- :func:`sliced_w1`: sliced W1 for large or high-dimensional sets.
+  (003 §6 uses Kuhn-Munkres on 500 samples; here :func:`gp_spec.optimal.kantorovich`).
+- :func:`sliced_w1`: sliced W1 for large or high-dimensional sets (1-D terms by
+  :func:`gp_spec.optimal.w1_1d`).
 - :func:`mode_statistics`: modes covered and the share of high-quality samples of a mixture.
 - :func:`critic_loss`: ``L_D`` without penalty (003 Fig. 4 plots its negative).
 - :func:`gradient_norm_stats`: input-gradient norms on the penalty measure.
@@ -22,13 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import ot
 import torch
 from torch import Tensor, nn
 
 from gp_spec import measures, objectives, penalties
 from gp_spec._types import Measure
-from gp_spec.errors import SolverError
 from gp_spec.harness.errors import ConfigError
 
 __all__ = [
@@ -46,7 +45,6 @@ __all__ = [
     "mse_to_optimal",
     "sliced_w1",
     "sup_distance_to_abs",
-    "w1_1d",
     "w1_assignment",
 ]
 
@@ -59,43 +57,33 @@ def _flat64(x: Tensor | np.ndarray, name: str) -> np.ndarray:
 
 
 def w1_assignment(x: Tensor | np.ndarray, y: Tensor | np.ndarray, *,
-                  num_iter_max: int = 10_000_000) -> float:
+                  num_iter_max: int | None = None) -> float:
     """Exact ``W1 = min_pi sum_ij pi_ij ||x_i - y_j||`` between uniform empirical measures.
 
     For ``len(x) == len(y)`` this is the mean cost of the optimal assignment (Birkhoff), the
-    estimate of 003 §6. Solved by POT's network simplex ``ot.emd`` in float64.
+    estimate of 003 §6. It is :func:`gp_spec.optimal.kantorovich` (POT's network simplex in
+    float64, checked for optimality), imported on first use.
 
     Args:
-      x: ``(N, *event)``. y: ``(M, *event)``. num_iter_max: simplex iteration cap.
+      x: ``(N, *event)``. y: ``(M, *event)``. num_iter_max: simplex iteration cap (None:
+        ``kantorovich``'s default).
 
     Returns:
       The transport cost (float).
 
     Raises:
-      SolverError: the simplex stopped before optimality (raise ``num_iter_max``).
+      InvalidInputError: empty, mismatched or non-finite inputs. SolverError: the simplex
+        stopped before optimality (raise ``num_iter_max``).
 
     Source: 003 §6 ("minimum assignment ... 500 samples"); SPEC §4.1.
     """
-    a, b = _flat64(x, "x"), _flat64(y, "y")
-    cost = ot.dist(a, b, metric="euclidean")
-    wa, wb = np.full(len(a), 1 / len(a)), np.full(len(b), 1 / len(b))
-    plan, log = ot.emd(wa, wb, cost, numItermax=num_iter_max, log=True)
-    if int(log["result_code"]) != 1:
-        raise SolverError(f"ot.emd: result_code={log['result_code']} ({log['warning']}), "
-                          "but should be 1 (optimal); raise num_iter_max")
-    return float(np.sum(plan * cost))
+    from gp_spec.optimal import kantorovich  # POT and scipy: only when a W1 is computed
+
+    return kantorovich(_tensor(x), _tensor(y), num_iter_max=num_iter_max).w1
 
 
-def w1_1d(u: np.ndarray, v: np.ndarray) -> float:
-    """``W1 = int |F_u(t) - F_v(t)| dt`` between two 1-D empirical measures (any sizes).
-
-    Computed from the merged sorted values: between consecutive values both CDFs are constant.
-    """
-    u, v = np.sort(np.asarray(u, float)), np.sort(np.asarray(v, float))
-    grid = np.sort(np.concatenate([u, v]))
-    cdf_u = np.searchsorted(u, grid[:-1], side="right") / len(u)
-    cdf_v = np.searchsorted(v, grid[:-1], side="right") / len(v)
-    return float(np.sum(np.abs(cdf_u - cdf_v) * np.diff(grid)))
+def _tensor(x: Tensor | np.ndarray) -> Tensor:
+    return x.detach() if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x, dtype=float))
 
 
 def sliced_w1(x: Tensor | np.ndarray, y: Tensor | np.ndarray, *, n_projections: int = 256,
@@ -112,6 +100,8 @@ def sliced_w1(x: Tensor | np.ndarray, y: Tensor | np.ndarray, *, n_projections: 
     a, b = _flat64(x, "x"), _flat64(y, "y")
     if a.shape[1] != b.shape[1]:
         raise ConfigError(f"x has {a.shape[1]} features and y {b.shape[1]}, but they should match")
+    from gp_spec.optimal import w1_1d
+
     theta = torch.randn(n_projections, a.shape[1], generator=generator, dtype=torch.float64)
     t = (theta / theta.norm(dim=1, keepdim=True)).numpy()
     pa, pb = a @ t.T, b @ t.T

@@ -6,7 +6,11 @@ no global backend change, no display needed).
 - :func:`plot_value_surface`: ``sigmoid(f)`` next to ``D*`` (004 Fig. 1);
 - :func:`plot_critic_1d`: a 1-D critic against ``-|x| + c`` (003 Prop. 2);
 - :func:`plot_metric_curves`: median and quantile band across seeds over steps (003 Figs 4-5);
-- :func:`plot_sample_grid`: a grid of generated images.
+- :func:`plot_sample_grid`: a grid of generated images;
+- :func:`write_plots`: the PNGs that fit a run's data set, each titled with the run's penalty,
+  weight and step.
+
+This module imports matplotlib; the trainer imports it only when it draws.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from gp_spec.harness.errors import ConfigError
+from gp_spec.harness.evaluation import EvalInputs, fake_samples
 from gp_spec.harness.metrics import grid_points
 
 __all__ = [
@@ -33,6 +38,7 @@ __all__ = [
     "plot_metric_curves",
     "plot_sample_grid",
     "plot_value_surface",
+    "write_plots",
 ]
 
 Bounds = tuple[float, float, float, float]
@@ -110,7 +116,7 @@ def plot_gradient_field(critic: nn.Module, real: Tensor | None, fake: Tensor | N
 
 def plot_value_surface(critic: nn.Module, log_ratio: Callable[[Tensor], Tensor],
                        path: str | Path, *, bounds: Bounds, real: Tensor | None = None,
-                       fake: Tensor | None = None, num: int = 120) -> Path:
+                       fake: Tensor | None = None, num: int = 120, title: str = "") -> Path:
     """``D = sigmoid(f)`` next to ``D* = p_r / (p_r + p_g)`` on the same colour scale.
 
     Source: 004 Fig. 1 (a-e against f).
@@ -126,11 +132,13 @@ def plot_value_surface(critic: nn.Module, log_ratio: Callable[[Tensor], Tensor],
         _scatter(ax, real, fake)
         ax.set(title=name, aspect="equal", xlim=bounds[:2], ylim=bounds[2:])
     fig.colorbar(cs, ax=fig.axes)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 
 
 def plot_critic_1d(critic: nn.Module, path: str | Path, *, lo: float = -3.0, hi: float = 3.0,
-                   num: int = 601) -> Path:
+                   num: int = 601, title: str = "") -> Path:
     """A 1-D critic ``f`` and the optimal ``-|x| + c`` with the best ``c`` in sup norm."""
     x = torch.linspace(lo, hi, num)
     with torch.no_grad():
@@ -141,7 +149,8 @@ def plot_critic_1d(critic: nn.Module, path: str | Path, *, lo: float = -3.0, hi:
     ax = fig.add_subplot()
     ax.plot(x.numpy(), f, label="critic f")
     ax.plot(x.numpy(), -np.abs(x.numpy()) + c, "--", label=f"-|x| + {c:.3f}")
-    ax.set(xlabel="x", title=f"sup distance {(h.max() - h.min()) / 2:.4f} (003 Prop. 2)")
+    ax.set(xlabel="x", title=(f"{title}: " if title else "")
+           + f"sup distance {(h.max() - h.min()) / 2:.4f} (003 Prop. 2)")
     ax.legend()
     return _save(fig, path)
 
@@ -173,6 +182,7 @@ def plot_metric_curves(
     *,
     quantiles: tuple[float, float] = (0.25, 0.75),
     negate: Sequence[str] = (),
+    title: str = "",
 ) -> Path:
     """Median over seeds and a quantile band, per metric key, per group of runs.
 
@@ -181,6 +191,7 @@ def plot_metric_curves(
       keys: metric names, one panel each. negate: keys plotted with the sign flipped (003 Fig. 4
         shows the negative critic loss).
       quantiles: the band (003 Figs 4-5 use quantiles over 20 and 10 seeds).
+      title: a title over all panels (e.g. the runs' penalty and weight).
     """
     if not keys:
         raise ConfigError("plot_metric_curves: keys is empty, but should name metrics")
@@ -198,6 +209,8 @@ def plot_metric_curves(
             ax.fill_between(steps, lo, hi, alpha=0.25)
         ax.set(xlabel="generator step", title=("-" if key in negate else "") + key)
         ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -221,3 +234,58 @@ def plot_sample_grid(images: Tensor, path: str | Path, *, nrow: int = 8, title: 
     ax.set_axis_off()
     ax.set_title(title or "samples")
     return _save(fig, path)
+
+
+_CURVE_KEYS = ("w1_assignment", "critic_loss", "grad_norm_mean", "modes_covered", "sup_dist_abs",
+               "mse_dstar", "digit_fd")
+
+
+def write_plots(out: Path, prefix: str, critic: nn.Module, generator: nn.Module | None,
+                inputs: EvalInputs, seed: int, *, label: str = "",
+                metrics_path: Path | None = None) -> list[Path]:
+    """The PNGs that fit the data set: level sets and gradient field (2-D), value surface
+    (known D*), 1-D critic, sample grid (images), metric curves (if ``metrics_path`` exists).
+
+    ``label`` (e.g. ``"wgan-lp, weight 5, step 1000"``) starts every title.
+    """
+    ds, gen = inputs.dataset, torch.Generator().manual_seed(seed)
+    small = EvalInputs(ds, inputs.objective, inputs.measure, min(inputs.n, 512),
+                       inputs.latent_dim, inputs.critic_only, inputs.device)
+    real = ds.sample(small.n, gen)
+    fake = fake_samples(generator, small, gen)
+    head = f"{ds.name}, {label}" if label else ds.name
+    written: list[Path] = []
+    if ds.event_shape == (2,) and ds.bounds is not None:
+        lim = _plot_bounds(ds.bounds, real, fake)
+        written.append(plot_level_sets(critic, real, fake, out / f"{prefix}level_sets.png",
+                                       bounds=lim, title=f"{head}: critic level sets"))
+        logistic = inputs.objective.name in ("minimax", "non_saturating")
+        written.append(plot_gradient_field(
+            critic, real, fake, out / f"{prefix}gradient_field.png", bounds=lim, log_d=logistic,
+            title=f"{head}: " + ("grad log D" if logistic else "grad f")))
+        if ds.log_ratio is not None:
+            written.append(plot_value_surface(critic, ds.log_ratio,
+                                              out / f"{prefix}value_surface.png",
+                                              bounds=ds.bounds, real=real, fake=fake,
+                                              title=head))
+    if ds.event_shape == (1,):
+        written.append(plot_critic_1d(critic, out / f"{prefix}critic_1d.png", title=head))
+    if ds.kind == "images":
+        written.append(plot_sample_grid(fake[:64], out / f"{prefix}samples.png",
+                                        title=f"{head}: samples"))
+    if metrics_path is not None and metrics_path.exists():
+        history = load_metrics(metrics_path)
+        keys = [k for k in _CURVE_KEYS if any(r.get(k) is not None for r in history)]
+        if history and keys:
+            written.append(plot_metric_curves({ds.name: [history]}, keys,
+                                              out / f"{prefix}metrics.png", title=head))
+    return written
+
+
+def _plot_bounds(bounds: Bounds, real: Tensor, fake: Tensor) -> Bounds:
+    """The data set's bounds, widened to include the (possibly diverged) samples."""
+    pts = torch.cat([real, fake.cpu()]).float()
+    lo, hi = pts.min(0).values, pts.max(0).values
+    pad = 0.1 * float((hi - lo).max().clamp_min(1e-3))
+    return (min(bounds[0], float(lo[0]) - pad), max(bounds[1], float(hi[0]) + pad),
+            min(bounds[2], float(lo[1]) - pad), max(bounds[3], float(hi[1]) + pad))

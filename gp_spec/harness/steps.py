@@ -19,21 +19,25 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from gp_spec import objectives, penalties
+from gp_spec import measures, objectives
 from gp_spec.constraints import clip_weights
 from gp_spec.harness.errors import ConfigError
-from gp_spec.specs import SPECS, Spec, get_spec
+from gp_spec.objectives import OBJECTIVES, get_objective
+from gp_spec.specs import SPECS, BoundPenalty, Spec, get_spec
 
 __all__ = [
-    "PenaltyFn",
+    "HARNESS_SPECS",
+    "OBJECTIVES",
+    "REGULARISERS",
     "Regulariser",
     "StepStats",
     "critic_backward",
@@ -42,41 +46,48 @@ __all__ = [
     "generator_loss_term",
     "generator_step",
     "get_objective",
+    "lookup_spec",
     "make_regulariser",
     "penalty_term",
     "unwrap",
     "wrap_ddp",
 ]
 
-PenaltyFn = Callable[[nn.Module, Tensor, Tensor, "torch.Generator | None"], Tensor]
-"""``(critic, real, fake, generator) -> 0-dim penalty``."""
-
-OBJECTIVES: tuple[str, ...] = (
-    "wasserstein", "minimax", "non_saturating", "hinge", "least_squares",
-    *(f"lipschitz:{k}" for k in objectives.EQ12_INSTANCES),
-)
-"""Objective names accepted by :func:`get_objective`."""
+# ``OBJECTIVES`` and ``get_objective`` live in :mod:`gp_spec.objectives`; re-exported here for
+# callers of the harness that imported them from this module.
 
 
-def get_objective(name: str) -> objectives.Objective:
-    """An objective of :mod:`gp_spec.objectives` by name (:data:`OBJECTIVES`).
+HARNESS_SPECS: Mapping[str, Spec] = MappingProxyType({
+    "gan-0gp-sample": Spec(
+        "gan-0gp-sample", "gradient", 10.0,
+        "004 Table 1 (0-GP-sample: lambda E_{v in D}[||grad D(v)||^2], D = D_r u D_g)",
+        "weight = lambda; the measure is the union of the real and the fake batch (each point "
+        "mass 1: a mixture of real and fake with masses 1/2 each over 2N points)",
+        "zero_centred", measures.mixture([(0.5, measures.real()), (0.5, measures.fake())])),
+    "wgan-gp-local": Spec(
+        "wgan-gp-local", "gradient", 10.0, "003 App. D.4 (GP on perturbed training samples)",
+        "weight = lambda; x_hat = x + N(0, 0.1^2 I) (the noise std is not stated in 003; "
+        "0.1 is this harness's choice)", "two_sided", measures.perturbed(0.1)),
+    "wgan-gp-local-both": Spec(
+        "wgan-gp-local-both", "gradient", 10.0,
+        "003 App. D.4 (GP on perturbed training and generated samples)",
+        "weight = lambda; noise std 0.1 (this harness's choice)", "two_sided",
+        measures.perturbed(0.1, fake_too=True)),
+    "wgan-lp-local-both": Spec(
+        "wgan-lp-local-both", "gradient", 10.0,
+        "003 App. D.4 (LP on perturbed training and generated samples)",
+        "weight = lambda; noise std 0.1 (this harness's choice)", "one_sided",
+        measures.perturbed(0.1, fake_too=True)),
+})
+"""Penalties the harness trains with that :data:`gp_spec.SPECS` does not hold (yet): 004's
+0-GP-sample on real AND fake samples, as its Table 1 defines it (``r1`` is the real-only variant
+its authors' code uses), and 003 App. D.4's local perturbation for GP and LP. Built from the
+core's terms and measures; candidates for SPECS."""
 
-    ``least_squares`` uses ``a = 0, b = c = 1``; ``lipschitz:<phi>`` is
-    ``lipschitz_family(EQ12_INSTANCES[phi])``.
-    """
-    fixed = {
-        "wasserstein": objectives.wasserstein,
-        "minimax": objectives.minimax,
-        "non_saturating": objectives.non_saturating,
-        "hinge": objectives.hinge,
-    }
-    if name in fixed:
-        return fixed[name]
-    if name == "least_squares":
-        return objectives.least_squares()
-    if name.startswith("lipschitz:") and name[10:] in objectives.EQ12_INSTANCES:
-        return objectives.lipschitz_family(objectives.EQ12_INSTANCES[name[10:]])
-    raise ConfigError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")
+
+def lookup_spec(name: str) -> Spec:
+    """:data:`HARNESS_SPECS` ``[name]``, else :func:`gp_spec.get_spec` (which suggests names)."""
+    return HARNESS_SPECS[name] if name in HARNESS_SPECS else get_spec(name)
 
 
 @dataclass
@@ -86,97 +97,56 @@ class Regulariser:
     Attributes:
       name: ``"none"``, ``"clip"`` or a spec name.
       weight: the penalty weight (0 for ``none``/``clip``).
-      fn: the penalty, or None.
+      penalty: the spec's penalty at ``weight`` (:meth:`gp_spec.Spec.bind`), or None. Its
+        ``state`` is max-gradient's S_max buffer (saved in checkpoints).
       clip: the clipping bound, or None.
-      max_gradient: the S_max state of ``max-gradient`` (saved in checkpoints), or None.
+      on_probability: evaluate the penalty on ``D = sigmoid(f)`` instead of on ``f``.
     """
 
     name: str
     weight: float
-    fn: PenaltyFn | None = None
+    penalty: BoundPenalty | None = None
     clip: float | None = None
-    max_gradient: penalties.MaxGradient | None = field(default=None, repr=False)
+    on_probability: bool = False
 
     def state_dict(self) -> dict[str, Any]:
         """The mutable state (the S_max buffer of ``max-gradient``)."""
-        buf = None if self.max_gradient is None else self.max_gradient.buffer
+        state = None if self.penalty is None else self.penalty.state
+        buf = None if state is None else state.buffer
         return {"max_gradient_buffer": None if buf is None else buf.detach().cpu()}
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
         """Restore :meth:`state_dict`."""
         buf = state.get("max_gradient_buffer")
-        if self.max_gradient is not None:
-            self.max_gradient.buffer = None if buf is None else buf.to(device)
-
-
-def _gradient_fn(spec: Spec, weight: float) -> PenaltyFn:
-    term, measure = spec.term, spec.measure
-    if term is None or measure is None:
-        raise ConfigError(f"spec {spec.name!r} lacks a term or a measure")
-
-    def fn(critic: nn.Module, real: Tensor, fake: Tensor, gen: torch.Generator | None) -> Tensor:
-        return penalties.gradient_penalty(
-            term, critic, real, fake, weight=weight, measure=measure, generator=gen
-        )
-
-    return fn
+        if self.penalty is not None and self.penalty.state is not None:
+            self.penalty.state.buffer = None if buf is None else buf.to(device)
 
 
 def make_regulariser(
     name: str, weight: float | None = None, *, clip: float = 0.01,
     penalty_on: Literal["score", "probability"] = "score",
 ) -> Regulariser:
-    """Build the regulariser ``name``: ``"none"``, ``"clip"`` or a name of :data:`gp_spec.SPECS`.
+    """Build the regulariser ``name``: ``"none"``, ``"clip"``, a name of :data:`gp_spec.SPECS`
+    or of :data:`HARNESS_SPECS`.
 
-    A spec's penalty is composed from the spec's own pieces (its term and measure, or its
-    family's function), so the random draws can take the run's ``torch.Generator`` and the
-    ``max-gradient`` buffer can be checkpointed. ``weight=None`` means the spec's default.
-    ``penalty_on="probability"`` evaluates the penalty on ``D = sigmoid(f)`` instead of the
-    critic's output ``f`` (004 Eq. 6-7 with D a probability, as in its authors' code).
+    A spec's penalty is ``get_spec(name).bind(weight)`` (the one place where a spec's family
+    becomes a function); its random draws take the run's ``torch.Generator`` and its
+    ``state`` (max-gradient's S_max buffer) is checkpointed. ``weight=None`` means the spec's
+    default. ``penalty_on="probability"`` evaluates the penalty on ``D = sigmoid(f)`` instead of
+    the critic's output ``f`` (004 Eq. 6-7 with D a probability, as in its authors' code).
 
     Raises:
       ConfigError / UnknownSpecError: unknown name (the message suggests the closest spec).
     """
-    reg = _make_regulariser(name, weight, clip=clip)
-    if penalty_on == "probability" and reg.fn is not None:
-        reg.fn = _on_probability(reg.fn)
-    return reg
-
-
-def _on_probability(fn: PenaltyFn) -> PenaltyFn:
-    """``fn`` evaluated on the discriminator ``D = sigmoid(f)`` of the critic ``f``."""
-
-    def on_d(critic: nn.Module, real: Tensor, fake: Tensor, gen: torch.Generator | None
-             ) -> Tensor:
-        def d(x: Tensor) -> Tensor:
-            return torch.sigmoid(critic(x))
-
-        return fn(d, real, fake, gen)  # type: ignore[arg-type]  # any critic callable works
-
-    return on_d
-
-
-def _make_regulariser(name: str, weight: float | None, *, clip: float) -> Regulariser:
     if name == "none":
         return Regulariser("none", 0.0)
     if name == "clip":
         return Regulariser("clip", 0.0, clip=float(clip))
-    spec = get_spec(name)
-    w = spec.default_weight if weight is None else float(weight)
-    if spec.family == "gradient":
-        return Regulariser(name, w, _gradient_fn(spec, w))
-    if spec.family == "difference_quotient":
-        cost = spec.cost
-        return Regulariser(name, w, lambda c, r, f, g: penalties.difference_quotient(
-            c, r, f, weight=w, cost=cost))
-    if spec.family == "transport":
-        return Regulariser(name, w, lambda c, r, f, g: penalties.transport(c, r, f, weight=w))
-    state = penalties.MaxGradient(spec.buffer_size)
-    return Regulariser(name, w, lambda c, r, f, g: state(c, r, f, weight=w, generator=g),
-                       max_gradient=state)
+    bound = lookup_spec(name).bind(weight)
+    return Regulariser(name, bound.weight, bound, on_probability=penalty_on == "probability")
 
 
-REGULARISERS: tuple[str, ...] = ("none", "clip", *SPECS)
+REGULARISERS: tuple[str, ...] = ("none", "clip", *SPECS, *HARNESS_SPECS)
 """Names accepted by :func:`make_regulariser`."""
 
 
@@ -203,10 +173,19 @@ def penalty_term(
     regulariser: Regulariser,
     generator: torch.Generator | None = None,
 ) -> Tensor | None:
-    """The regulariser's penalty ``weight * E_mu[term]`` (SPEC §3), or None if it has none."""
-    if regulariser.fn is None:
+    """The regulariser's penalty ``weight * E_mu[term]`` (SPEC §3), or None if it has none.
+
+    With ``regulariser.on_probability`` the penalty sees the critic ``x -> sigmoid(f(x))``.
+    """
+    if regulariser.penalty is None:
         return None
-    return regulariser.fn(critic, real, fake, generator)
+    if not regulariser.on_probability:
+        return regulariser.penalty(critic, real, fake, generator)
+
+    def d(x: Tensor) -> Tensor:
+        return torch.sigmoid(critic(x))
+
+    return regulariser.penalty(d, real, fake, generator)
 
 
 def generator_loss_term(

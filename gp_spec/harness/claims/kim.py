@@ -16,7 +16,7 @@ from torch import Tensor
 
 from gp_spec import dynamics
 from gp_spec.harness.claims._common import (
-    Check,
+    Criterion,
     Experiment,
     Measured,
     RunContext,
@@ -29,6 +29,7 @@ from gp_spec.harness.claims._common import (
     seeded,
     stats,
     train_cached,
+    train_planned,
 )
 from gp_spec.harness.config import TrainConfig, get_preset
 from gp_spec.harness.data import get_dataset
@@ -73,8 +74,15 @@ def _w1_first(rec: RunRecord) -> float:
     return float("inf") if v is None else float(v)
 
 
+def _c6_plan(ctx: RunContext) -> list[tuple[str, TrainConfig]]:
+    return [(f"{ds}-{penalty}-s{seed}", _c6_config(ctx, ds, penalty, seed))
+            for ds in _c6_datasets(ctx.quick) for _name, penalty in _C6_MEASURES
+            for seed in ctx.seeds]
+
+
 def _c6_run(ctx: RunContext) -> Measured:
     m = Measured()
+    train_planned(ctx, "C6", _c6_plan(ctx))
     for ds in _c6_datasets(ctx.quick):
         runs: dict[str, list[RunRecord]] = {}
         for name, penalty in _C6_MEASURES:
@@ -103,8 +111,10 @@ def _c6_figure(ctx: RunContext, ds: str, runs: Mapping[str, list[RunRecord]]) ->
         rec = runs[name][0]
         pts = samples(rec, 500, seeded(5))
         ax = fig.add_subplot(1, 6, i + 1)
-        ax.scatter(real[:, 0], real[:, 1], s=2, c="red", alpha=0.4)
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, c="blue", alpha=0.5)
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="red", alpha=0.4, label="real")
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, c="blue", alpha=0.5, label="generated")
+        if i == 0:
+            ax.legend(fontsize=6, loc="upper right", markerscale=3)
         ax.set(title=f"{name}: W1 {_w1_last(rec):.3f}", aspect="equal", xlim=(-3, 3),
                ylim=(-3, 3))
     ax = fig.add_subplot(1, 6, 6)
@@ -114,13 +124,14 @@ def _c6_figure(ctx: RunContext, ds: str, runs: Mapping[str, list[RunRecord]]) ->
             ax.plot(steps, np.median(vals, 0), label=name)
     ax.set(yscale="log", xlabel="generator step", title="W1 (median over seeds)")
     ax.legend(fontsize=6)
-    fig.suptitle(f"C6 {ds}: simple GP (weight rho/2 = 0.05) on five measures, seed "
-                 f"{ctx.seeds[0]}; real red, generated blue", fontsize=9)
+    n_steps = runs[_C6_MEASURES[0][0]][0].config.steps
+    fig.suptitle(f"C6 {ds}: simple GP (weight rho/2 = 0.05) on five measures, step {n_steps:,}, "
+                 f"seed {ctx.seeds[0]}", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, ctx.out / f"c6_measures_{ds}.png")
 
 
-def _c6_checks(quick: bool) -> tuple[Check, ...]:
+def _c6_checks(quick: bool) -> tuple[Criterion, ...]:
     thr = 0.3 if quick else 0.2
     checks = []
     for ds in _c6_datasets(quick):
@@ -133,9 +144,9 @@ def _c6_checks(quick: bool) -> tuple[Check, ...]:
                 s = v[f"{key}/w1_ratio"]
                 return median(s) <= 0.5, fmt(s)
 
-            checks.append(Check(f"{ds}_{name}_w1_below_{thr:g}",
+            checks.append(Criterion(f"{ds}_{name}_w1_below_{thr:g}",
                                 f"{ds}, {name}: median final W1 <= {thr:g}", final))
-            checks.append(Check(f"{ds}_{name}_w1_halved",
+            checks.append(Criterion(f"{ds}_{name}_w1_halved",
                                 f"{ds}, {name}: median final W1 / W1 at the first evaluation "
                                 "<= 0.5", ratio))
     return tuple(checks)
@@ -160,6 +171,7 @@ C6 = Experiment(
               "about twice the 500-sample noise floor 0.11-0.13), and median ratio <= 0.5.",
     checks=_c6_checks,
     run=_c6_run,
+    plan=_c6_plan,
 )
 
 
@@ -279,7 +291,7 @@ def _c8_figure(ctx: RunContext) -> Path:
     return save_figure(fig, ctx.out / "c8_phase_portraits.png")
 
 
-def _c8_checks(quick: bool) -> tuple[Check, ...]:
+def _c8_checks(quick: bool) -> tuple[Criterion, ...]:
     def lemma1_centre(v: Mapping[str, Any], q: bool) -> tuple[bool, str]:
         err, re = v["lemma1_rho0/eig_err"], v["lemma1_rho0/max_real"]
         drift = v["lemma1_rho0/radius_drift"]
@@ -311,19 +323,19 @@ def _c8_checks(quick: bool) -> tuple[Check, ...]:
                 f"error {jerr:.1e}, final psi <= {v['lemma3/max_psi_end']:.3g}")
 
     return (
-        Check("lemma1_rho0_centre", "Lemma 1, rho = 0: Jacobian eigenvalues +-i (error < 1e-9), "
-              "the trajectory from (1, 1) keeps its radius (relative drift < 1e-6): no "
+        Criterion("lemma1_rho0_centre", "Lemma 1, rho = 0: Jacobian eigenvalues +-i (error "
+              "< 1e-9), the trajectory from (1, 1) keeps its radius (relative drift < 1e-6): no "
               "convergence", lemma1_centre),
-        Check("lemma1_rho1_converges", "Lemma 1, rho = 1, probability measure: eigenvalues = "
+        Criterion("lemma1_rho1_converges", "Lemma 1, rho = 1, probability measure: eigenvalues = "
               "roots of l^2 + l + 1 (error < 1e-9), real parts < 0, |state| < 1e-6 at t = "
               "20 pi", lemma1_stable),
-        Check("lemma1_finite_measure_lyapunov", "Lemma 1, finite measure M = psi^2 + theta^2 "
+        Criterion("lemma1_finite_measure_lyapunov", "Lemma 1, finite measure M = psi^2 + theta^2 "
               "(M(0,0) = 0): psi^2 + theta^2 never increases (tolerance 1e-9)", lemma1_finite),
-        Check("lemma2_spectrum", "Lemma 2, four measures, rho = 1: eigenvalues at (0, +-1) = "
+        Criterion("lemma2_spectrum", "Lemma 2, four measures, rho = 1: eigenvalues at (0, +-1) = "
               "-2 rho A^2 +- sqrt(4 rho^2 A^4 - 4/9) (error < 1e-6: for p_d and p_g the "
               "root is double and LAPACK's error is ~sqrt(eps)), real parts < 0, the "
               "trajectory from (0.2, 0.8) within 1e-3 of (0, 1) at t = 200", lemma2),
-        Check("lemma3_no_convergence", "Lemma 3, rho = 3/8: no trajectory from 42 starts off "
+        Criterion("lemma3_no_convergence", "Lemma 3, rho = 3/8: no trajectory from 42 starts off "
               "the psi-axis comes within 0.05 of (0, 0); Jacobian at (a, 0) = [[0, 0], [0, 2a]]",
               lemma3),
     )
