@@ -41,7 +41,7 @@ def tests(session: nox.Session) -> None:
 
     Pass pytest arguments after ``--``, e.g. ``nox -s tests -- --hypothesis-profile thorough``.
     """
-    _install(session, "test,harness")
+    _install(session, "test,harness,bench")  # bench: the assert_cost helper's own tests
     _install_third_party(session)
     session.run("python", "-m", "pytest", *session.posargs)
 
