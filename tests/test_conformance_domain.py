@@ -162,6 +162,16 @@ def test_conventions_are_inferred_from_the_signature(fn: Any, weight: float,
     assert report.convention.startswith(convention)
 
 
+def test_y_is_the_fake_batch_when_the_spec_needs_one_and_nothing_else_is() -> None:
+    def gp(D: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+        alpha = torch.rand((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype)
+        return _penalty(D, alpha * x + (1 - alpha) * y)
+
+    report = check(gp, "wgan-gp")
+    assert report.passed, report.to_text()
+    assert report.convention.startswith("canonical (critic, real, fake)")
+
+
 def test_a_signature_that_fits_nothing_is_a_usage_error_naming_the_adapters() -> None:
     def odd(gp_type: str, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         raise AssertionError("never called")

@@ -280,6 +280,10 @@ def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False,
         return Convention("canonical", ADAPTERS["canonical"],
                           how=f"signature {sig_text}: three positional arguments, read as "
                               "(critic, real, fake)")
+    if "fake" in needs and "fake" not in roles and "labels" in roles:
+        # ``y`` is labels in conditional code, but the fake batch of (D, x, y)
+        roles = ["fake" if (r == "labels" and n.lower() == "y") else r
+                 for n, r in zip(names, roles, strict=True)]
     unknown = [n for n, r in zip(names, roles, strict=True) if r is None]
     if unknown:
         raise AdapterError(
