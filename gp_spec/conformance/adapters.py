@@ -78,10 +78,12 @@ _CRITIC = {"critic", "netd", "net_d", "d", "dis", "disc", "discriminator", "disc
            "d_net", "netdis", "critic_model", "discriminator_model", "network"}
 _PRED = {"pred", "preds", "real_pred", "fake_pred", "d_out", "d_real", "d_fake", "out",
          "output", "outputs", "adv_output", "logits", "real_logits", "scores", "real_scores",
-         "d_outputs", "disc_out", "validity", "real_validity", "y_pred", "d_x", "score"}
+         "d_outputs", "disc_out", "validity", "real_validity", "y_pred", "d_x", "score",
+         "d_interpolate", "d_interpolates", "disc_interpolates", "d_hat", "d_xhat"}
 _INPUT = {"x_in", "x", "images", "image", "img", "imgs", "input", "inputs", "real_img",
           "real_imgs", "real_images", "x_real", "samples", "data", "real", "real_data",
-          "real_samples", "fake_img", "fake_images", "x_fake"}
+          "real_samples", "fake_img", "fake_images", "x_fake", "interpolate", "interpolates",
+          "x_hat", "xhat"}
 _REAL = {"real", "x", "input", "data", "x_real", "images", "samples", "real_x", "inputs",
          "img", "imgs", "image"}
 _FAKE = {"fake", "x_fake", "g_out", "gen", "generated", "fakes", "g_z", "x_gen"}
