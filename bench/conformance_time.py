@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import torch
 
 from conformance.rewrites import REWRITES
 from gp_spec import SPECS
+from gp_spec._machine import cpu_cores, cpu_model
 from gp_spec.conformance import check
 from gp_spec.examples import penalties as examples
 
@@ -48,17 +48,7 @@ def cases() -> list[tuple[str, Callable[..., Any], str, float | None, dict[str, 
 
 
 def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return f"{model}, {os.cpu_count()} CPU cores"
+    return f"{cpu_model()}, {cpu_cores()} CPU cores"
 
 
 def main(argv: list[str] | None = None) -> int:

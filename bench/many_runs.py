@@ -16,7 +16,6 @@ Numbers depend on the machine and on its load; the ratio is measured side by sid
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from gp_spec._machine import cpu_model
 from gp_spec.harness import TrainConfig, train
 from gp_spec.harness.many import train_many
 
@@ -52,16 +52,6 @@ def _configs(size: Size, device: str) -> list[TrainConfig]:
                        lr_critic=5e-5, lr_generator=5e-5, device=device)
     weights = (5.0, 10.0)
     return [base.replace(seed=k // 2, weight=weights[k % 2]) for k in range(size.runs)]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _sequential(cfgs: list[TrainConfig]) -> float:
@@ -101,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{s:.2f} s ({work / s:.1f}) | {m:.2f} s ({work / m:.1f}) | {s / m:.2f}x |")
         print(rows[-1], flush=True)
     device = args.device if args.device != "cpu" else \
-        f"cpu ({_cpu_model()}), {args.threads} thread(s)"
+        f"cpu ({cpu_model()}), {args.threads} thread(s)"
     header = [
         f"Many runs in one process vs one after another: device {device}, torch "
         f"{torch.__version__}, best of {args.repeats} alternating repeats, "

@@ -41,6 +41,7 @@ from scipy import stats
 from conformance.mutants import MUTANTS
 from conformance.rewrites import REWRITES
 from gp_spec import SPECS
+from gp_spec._machine import cpu_cores, cpu_model
 from gp_spec.conformance import (
     SUITE_FALSE_POSITIVE_RATE,
     checks_for,
@@ -441,16 +442,7 @@ def _sum_kind(stats_: Sequence[ItemStats], kind: str) -> tuple[int, int]:
 
 
 def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPU cores, {platform.system()}"
+    return f"{cpu_model()}, {cpu_cores()} CPU cores, {platform.system()}"
 
 
 def _progress(every: float = 15.0) -> Callable[[int, int, float], None]:

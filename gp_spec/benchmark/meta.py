@@ -4,46 +4,19 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
-import subprocess
-from pathlib import Path
 
 import torch
 
+from gp_spec._machine import cpu_model, git_commit
+
 __all__ = ["device_name", "git_commit", "run_meta"]
-
-
-def _cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo where there is one, else the platform's."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def device_name(device: torch.device) -> str:
     """The GPU's name, or the CPU's model and torch's thread count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{_cpu_model()} ({torch.get_num_threads()} threads)"
-
-
-def git_commit() -> str | None:
-    """``git describe``-style short commit of the checkout gp_spec runs from (``-dirty`` when
-    it has uncommitted changes); None outside a git checkout or without git."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=10"],
-            capture_output=True, text=True, timeout=10, check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+    return f"{cpu_model()} ({torch.get_num_threads()} threads)"
 
 
 def run_meta(device: torch.device, **settings: object) -> dict[str, object]:

@@ -14,41 +14,25 @@ import json
 import platform
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from gp_spec._machine import cpu_cores, cpu_model, git_commit
 from gp_spec.harness.checkpoint import atomic_write_text
 
 __all__ = ["commit", "machine", "record", "record_folder"]
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine(device: torch.device) -> dict[str, Any]:
     """What ran it: device kind and name, CPU model, logical cores, torch threads, OS."""
-    info: dict[str, Any] = {"device": device.type, "cpu": _cpu_model(),
-                            "cpu_cores": _cores(), "torch_threads": torch.get_num_threads(),
+    info: dict[str, Any] = {"device": device.type, "cpu": cpu_model(),
+                            "cpu_cores": cpu_cores(), "torch_threads": torch.get_num_threads(),
                             "os": f"{platform.system()} {platform.machine()}"}
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-def _cores() -> int:
-    import os
-
-    return int(os.cpu_count() or 0)
 
 
 def machine_slug(info: dict[str, Any]) -> str:
@@ -64,18 +48,9 @@ def machine_slug(info: dict[str, Any]) -> str:
 
 
 def commit(repo: Path | None = None) -> str:
-    """``git describe``-like ``<short sha>`` plus ``-dirty`` if the tree has changes; or
-    ``unknown`` outside a git checkout."""
-    where = repo or Path(__file__).resolve().parents[3]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, text=True,
-                             capture_output=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=where, text=True, capture_output=True, timeout=10,
-                               check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return sha + ("-dirty" if dirty else "")
+    """The short commit plus ``-dirty`` if the tree has changes; ``unknown`` outside a git
+    checkout."""
+    return git_commit(repo) or "unknown"
 
 
 def record_folder(root: Path, result: dict[str, Any]) -> Path:
