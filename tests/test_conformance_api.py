@@ -198,3 +198,19 @@ def test_parametrize_ids_are_check_ids() -> None:
         mark = parametrize_with_checks([(examples.wgan_gp, "wgan-gp")])
     ids = [p.id for p in mark.args[1]]
     assert "wgan_gp:wgan-gp.norm.all-event-dims" in ids  # the implementation, then the check
+
+
+def test_the_checkouts_examples_path_is_the_packages_examples(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # examples/penalties.py (a checkout's path, used by older commands and issue texts) re-exports
+    # gp_spec.examples.penalties: the same function objects, every public one, and the CLI takes it.
+    from gp_spec.conformance._loading import load_implementation
+
+    path = Path(__file__).parents[1] / "examples" / "penalties.py"
+    public = {n for n, v in vars(examples).items()
+              if callable(v) and not n.startswith("_") and v.__module__ == examples.__name__}
+    for name in public:
+        assert load_implementation(f"{path}:{name}") is getattr(examples, name)
+    assert conform_cli.main([f"{path}:buggy_image_wgan_gp", "--spec", "wgan-gp"]) == 1
+    assert "NOT CONFORMANT" in capsys.readouterr().out

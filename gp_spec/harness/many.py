@@ -24,6 +24,8 @@ Not supported (ConfigError): image architectures, penalties other than the gradi
 (difference quotients, transport, max-gradient), mixing penalised with unpenalised runs, DDP,
 ``amp``. Use :func:`gp_spec.harness.train.train` for those.
 """
+# Over 500 lines: the joint loop, its resume and its per-run metrics must match train.py step by
+# step, so they are kept together where the equality test can be read against them.
 
 from __future__ import annotations
 
