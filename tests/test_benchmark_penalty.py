@@ -6,7 +6,6 @@ no speed is asserted here (bench/ holds speed targets; test_benchmark_timing.py 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,7 @@ TINY: dict[str, Any] = {"critic": _tiny(), "event_shape": (2,), "batch": 8}
 """A 2 x 16 MLP on 2-D data, batch 8 (bench_penalty copies the module for every step)."""
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name", list(SPECS))

@@ -16,7 +16,7 @@ Three kinds of evidence:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -195,13 +195,7 @@ def _mlp(_shape: tuple[int, ...]) -> torch.nn.Module:
 CRITIC = {"mlp512": CriticSpec("mlp512", (2,), _mlp, "2 x 512 MLP")}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """One torch thread: on a shared machine two threads contend and swing times 10x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_cpu_lazy_is_never_faster_than_plain() -> None:

@@ -15,7 +15,6 @@ import re
 import subprocess
 import venv
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,15 +153,7 @@ def _one_case_per_check(recipe: Recipe, run: Run) -> None:
         assert sum(check in name for name in names) == 1, (check, names)
 
 
-def requires_wheel(test: Callable[..., None]) -> Callable[..., None]:
-    """Marked ``wheel`` (``nox -s package`` runs ``-m wheel``) and skipped without a wheel."""
-    skip = pytest.mark.skipif(
-        WHEEL is None, reason="needs a built wheel: nox -s package builds one and runs this test")
-    marked: Callable[..., None] = pytest.mark.wheel(skip(test))
-    return marked
-
-
-@requires_wheel
+@pytest.mark.wheel
 def test_recipe_passes_a_correct_penalty(recipe: Recipe) -> None:
     assert recipe.good.returncode == 0, recipe.good.output[-3000:]
     _one_case_per_check(recipe, recipe.good)
@@ -170,7 +161,7 @@ def test_recipe_passes_a_correct_penalty(recipe: Recipe) -> None:
                    for c in _cases(recipe.good.junit))
 
 
-@requires_wheel
+@pytest.mark.wheel
 def test_recipe_fails_a_buggy_penalty_naming_its_bug(recipe: Recipe) -> None:
     assert recipe.buggy.returncode == 1, recipe.buggy.output[-3000:]
     _one_case_per_check(recipe, recipe.buggy)
@@ -187,7 +178,7 @@ def _venv_python(recipe: Recipe, code: str) -> str:
                           cwd=recipe.project, text=True, capture_output=True, check=True).stdout
 
 
-@requires_wheel
+@pytest.mark.wheel
 def test_the_wheel_is_what_runs(recipe: Recipe) -> None:
     """gp_spec comes from the venv's site-packages (not this checkout); examples ship in it."""
     where = _venv_python(recipe, "import gp_spec.examples.penalties as m; print(m.__file__)")
@@ -195,7 +186,7 @@ def test_the_wheel_is_what_runs(recipe: Recipe) -> None:
     assert "site-packages" in where
 
 
-@requires_wheel
+@pytest.mark.wheel
 def test_console_script_conform_and_train_help_after_the_harness_extra(recipe: Recipe) -> None:
     gp_spec = str(recipe.bin / "gp-spec")
     conform = subprocess.run([gp_spec, "conform", GOOD, "--spec", SPEC], env=recipe.env,

@@ -12,7 +12,6 @@ import os
 import re
 import sys
 import zipfile
-from collections.abc import Callable
 from email.parser import Parser
 from pathlib import Path
 
@@ -132,15 +131,7 @@ def test_a_missing_dependency_names_a_command_that_works(
 
 # ---- the built wheel -----------------------------------------------------------------------
 
-def requires_wheel(test: Callable[..., None]) -> Callable[..., None]:
-    """Marked ``wheel`` (``nox -s package`` runs ``-m wheel``) and skipped without a wheel."""
-    skip = pytest.mark.skipif(
-        WHEEL is None, reason="needs a built wheel: nox -s package builds one and runs this test")
-    marked: Callable[..., None] = pytest.mark.wheel(skip(test))
-    return marked
-
-
-@requires_wheel
+@pytest.mark.wheel
 def test_wheel_holds_every_module_examples_py_typed_and_the_license() -> None:
     names = set(zipfile.ZipFile(str(WHEEL)).namelist())
     sources = {p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py")}
@@ -149,7 +140,7 @@ def test_wheel_holds_every_module_examples_py_typed_and_the_license() -> None:
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
-@requires_wheel
+@pytest.mark.wheel
 def test_wheel_metadata() -> None:
     archive = zipfile.ZipFile(str(WHEEL))
     (meta_name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]

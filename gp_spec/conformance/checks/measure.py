@@ -199,6 +199,15 @@ def hoeffding_p(mean: float, expected: float, n: int, width: float = 1.0) -> flo
     return min(1.0, 2.0 * math.exp(-2.0 * n * (mean - expected) ** 2 / width**2))
 
 
+def _mean_term_test(ctx: CheckContext, total: float, calls: int, n: int, expected: float
+                    ) -> tuple[float, int, float, float]:
+    """The mean term over ``calls`` batches of ``n`` points (``total``: the sum of the
+    batches' means, each term in [0, 1]) and its Hoeffding p-value against ``expected``:
+    ``(mean, points, p, the spec's per-check rate)``; the check fails when ``p < rate``."""
+    got, pts = total / calls, n * calls
+    return got, pts, hoeffding_p(got, expected, pts), statistical_rate(ctx.spec)
+
+
 def bernstein_p(mean: float, expected: float, n: int, var: float, bound: float) -> float:
     """Bernstein's inequality for the mean of ``n`` iid draws with variance ``var`` and
     ``|X - E X| <= bound``: ``P(|mean - E| >= t) <= 2 exp(-n t^2 / (2 var + 2 bound t / 3))``."""
@@ -313,10 +322,7 @@ def _dragan_law(ctx: CheckContext) -> Outcome:
         std = float(real.std(unbiased=False))
         critic = SumSquare(k / (math.sqrt(d) * meas.c * std), r).to(ctx.device)
         total += ctx.value(critic, real, 3.0 * real + 1.0) / scale
-    got = total / calls
-    pts = n * calls
-    pval = hoeffding_p(got, expected, pts)
-    rate = statistical_rate(ctx.spec)
+    got, pts, pval, rate = _mean_term_test(ctx, total, calls, n, expected)
     if pval < rate:
         raise CheckFailed(
             f"{ctx.label}: mean term {got:.5g} over {pts} points under f(x) = k0/2 "
@@ -414,10 +420,7 @@ def _dragan_offsets(ctx: CheckContext, meas: measures.Dragan, event: tuple[int, 
         kappa = nu / (meas.c * big_s)
         critic = _Centred(w, r, kappa).to(ctx.device)
         total += ctx.value(critic, real, fake) / scale
-    got = total / calls
-    pts = n * calls
-    pval = hoeffding_p(got, expected, pts)
-    rate = statistical_rate(ctx.spec)
+    got, pts, pval, rate = _mean_term_test(ctx, total, calls, n, expected)
     if pval < rate:
         raise CheckFailed(
             f"{ctx.label}: mean term {got:.5g} over {pts} points of rows with their own "
