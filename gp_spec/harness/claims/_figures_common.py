@@ -23,8 +23,10 @@ from gp_spec.harness.claims._common import (
     train_planned,
 )
 from gp_spec.harness.claims.petzka import _WARMUP, _toy_config
+from gp_spec.harness.config import TrainConfig
 
-__all__ = ["below", "curves", "record", "toy_runs", "w1_first", "w1_fluctuation"]
+__all__ = ["Variants", "below", "curves", "record", "toy_plan", "toy_runs", "w1_first",
+           "w1_fluctuation"]
 
 
 def w1_fluctuation(rec: RunRecord) -> float:
@@ -58,11 +60,24 @@ def curves(ctx: RunContext, runs: Mapping[str, list[RunRecord]], title: str, fil
     return save_figure(fig, ctx.out / file)
 
 
-def toy_runs(ctx: RunContext, claim: str, variants: tuple[tuple[str, str, str, float], ...]
-              ) -> dict[str, list[RunRecord]]:
+Variants = tuple[tuple[str, str, str, float], ...]
+"""``(label, dataset, penalty, weight)`` rows of an experiment on C1's toy setup."""
+
+
+def _labelled_plan(ctx: RunContext, variants: Variants
+                   ) -> list[tuple[str, str, TrainConfig]]:
+    return [(label, f"{ds}-{pen}-w{w:g}-s{seed}", _toy_config(ctx, ds, pen, w, seed))
+            for label, ds, pen, w in variants for seed in ctx.seeds]
+
+
+def toy_plan(ctx: RunContext, variants: Variants) -> list[tuple[str, TrainConfig]]:
+    """``(run tag, config)`` of every variant and seed, in the order :func:`toy_runs` trains."""
+    return [(tag, cfg) for _l, tag, cfg in _labelled_plan(ctx, variants)]
+
+
+def toy_runs(ctx: RunContext, claim: str, variants: Variants) -> dict[str, list[RunRecord]]:
     """``label -> runs`` for ``(label, dataset, penalty, weight)`` on C1's toy setup."""
-    items = [(label, f"{ds}-{pen}-w{w:g}-s{seed}", _toy_config(ctx, ds, pen, w, seed))
-             for label, ds, pen, w in variants for seed in ctx.seeds]
+    items = _labelled_plan(ctx, variants)
     train_planned(ctx, claim, [(tag, cfg) for _l, tag, cfg in items])
     runs: dict[str, list[RunRecord]] = {}
     for label, tag, cfg in items:

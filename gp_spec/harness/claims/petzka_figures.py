@@ -30,6 +30,7 @@ from gp_spec.harness.claims._figures_common import (
     below,
     curves,
     record,
+    toy_plan,
     toy_runs,
     w1_first,
     w1_fluctuation,
@@ -138,8 +139,7 @@ _F2 = (("GP local (real)", "8gaussians", "wgan-gp-local", 5.0),
 
 
 def _f2_plan(ctx: RunContext) -> list[tuple[str, TrainConfig]]:
-    return [(f"{ds}-{pen}-w{w:g}-s{seed}", _toy_config(ctx, ds, pen, w, seed))
-            for _l, ds, pen, w in _F2 for seed in ctx.seeds]
+    return toy_plan(ctx, _F2)
 
 
 def _f2_run(ctx: RunContext) -> Measured:
@@ -196,8 +196,7 @@ _F3 = (("LP for W2", "swissroll", "w2-quotient", 10.0),
 
 
 def _f3_plan(ctx: RunContext) -> list[tuple[str, TrainConfig]]:
-    return [(f"{ds}-{pen}-w{w:g}-s{seed}", _toy_config(ctx, ds, pen, w, seed))
-            for _l, ds, pen, w in _F3 for seed in ctx.seeds]
+    return toy_plan(ctx, _F3)
 
 
 def _f3_run(ctx: RunContext) -> Measured:
