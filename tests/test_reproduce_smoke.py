@@ -170,3 +170,22 @@ def test_points_at_partner_geometry() -> None:
         got = alignment(lin, real, fake, opt)
         assert bool(got.closer_to_partner[0]) is expected
         assert got.cos_partners[0] == pytest.approx(np.cos(np.radians(deg)), rel=1e-6)
+
+
+def test_the_committed_report_is_rendered_from_every_committed_record() -> None:
+    # issue 16: REPRODUCTION.md is generated from bench/results/claims and lists every record
+    # (C1-C8 and the added experiments C5A, F1-F5), so a record can't be left out of the table.
+    from gp_spec.harness.report import render
+
+    repo = Path(__file__).resolve().parents[1]
+    root = repo / "bench" / "results" / "claims"
+    text = (repo / "REPRODUCTION.md").read_text()
+    records = sorted(root.glob("*/*/result.json"))
+    assert {p.parents[1].name for p in records} >= {"C1", "C7", "F1", "F5"}
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "](bench/" in line]
+    for path in records:
+        claim, folder = path.parents[1].name, path.parent.name
+        assert any(row.startswith(f"| {claim} |") and f"/{claim}/{folder})" in row
+                   for row in rows), f"{claim}/{folder} has no row in REPRODUCTION.md"
+    assert render(root, Path("bench/results/claims")) == text, \
+        "REPRODUCTION.md is stale: run gp-spec reproduce --report"
