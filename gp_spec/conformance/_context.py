@@ -107,6 +107,8 @@ class Domain:
       container: how the critic's scores are wrapped (a dict or tuple), or None.
       fake_grad: the fake batch is handed over as a generator's output (a non-leaf that
         requires grad), for code that differentiates through it.
+      returns_first: the implementation returns a tuple ``(penalty, extras...)`` (e.g. the
+        gradient norms for logging); its first element is judged as the penalty.
     """
 
     event_shape: tuple[int, ...]
@@ -117,6 +119,7 @@ class Domain:
     how: str = "declared"
     container: Container = None
     fake_grad: bool = False
+    returns_first: bool = False
 
     @property
     def kind(self) -> str:
@@ -133,7 +136,9 @@ class Domain:
                                              for s in more) + ")") if more else ""
         cont = "" if self.container is None else f" inside a {self.container[0]}"
         fake = ", fake carrying the generator's graph" if self.fake_grad else ""
-        return f"{self.kind} (N, {shape}), critic output {out}{cont}, {n}{fake}{extra}"
+        first = ("; it returns a tuple (penalty, ...): the first element is judged"
+                 if self.returns_first else "")
+        return f"{self.kind} (N, {shape}), critic output {out}{cont}, {n}{fake}{extra}{first}"
 
 
 @dataclass
@@ -242,7 +247,12 @@ class CheckContext:
             fake = fake.detach().clone().requires_grad_(True) * 1.0  # like G(z)
         before = _critic_state(critic)
         out = self._invoke(view, real, fake, labels)
-        call = Call(self._validated(out, real), view)
+        try:
+            value = self._validated(out, real)
+        except ImplementationError:
+            self._input_shapes(view, real)  # a wrong input shape is the deeper cause
+            raise
+        call = Call(value, view)
         self._after(view, before, real)
         return call
 
@@ -268,6 +278,15 @@ class CheckContext:
             raise ImplementationError(text, cause=f"raised:{where}:{text}") from exc
 
     def _validated(self, result: Any, real: Tensor) -> Tensor:
+        if self.domain.returns_first and isinstance(result, (tuple, list)) and result:
+            result = result[0]
+        if isinstance(result, (tuple, list)) and result and isinstance(result[0], Tensor):
+            raise ImplementationError(
+                f"returned a {type(result).__name__} of {len(result)} whose first element is "
+                "a tensor, but should return a 0-dim torch.Tensor (a tuple (penalty, "
+                "extras...) is judged by its first element when detection sees it)",
+                cause="return-tuple",
+            )
         if not isinstance(result, Tensor):
             number = isinstance(result, (int, float, np.number)) and not isinstance(result, bool)
             hint = (
@@ -307,17 +326,7 @@ class CheckContext:
         return out
 
     def _after(self, view: CriticView, before: _CriticState, real: Tensor) -> None:
-        event = tuple(real.shape[1:])
-        wrong = [s for s in view.shapes if tuple(s[1:]) != event]
-        if wrong:
-            raise CheckFailed(
-                f"{self.label}: the critic was called on inputs of shape {wrong[0]} for a "
-                f"batch of shape {tuple(real.shape)}, but should be called on "
-                f"(M, {', '.join(map(str, event))}) [SPEC §2 (x_hat has the samples' shape)]. "
-                "An interpolation weight shaped for another input rank broadcasts into extra "
-                "dimensions (e.g. alpha of shape (N, 1, 1, 1) times (N, d) gives (N, 1, N, d))",
-                cause="critic.input-shape",
-            )
+        self._input_shapes(view, real)
         changed = _critic_changes(before, _critic_state(view.inner))
         if changed:
             raise CheckFailed(
@@ -333,6 +342,20 @@ class CheckContext:
                 "(the penalty of the critic being trained)]. With Dropout or BatchNorm the "
                 "value then differs from what training computes: do not call critic.eval()",
                 cause="critic.mode",
+            )
+
+    def _input_shapes(self, view: CriticView, real: Tensor) -> None:
+        """Raise ``critic.input-shape`` if the critic saw inputs of another event shape."""
+        event = tuple(real.shape[1:])
+        wrong = [s for s in view.shapes if tuple(s[1:]) != event]
+        if wrong:
+            raise CheckFailed(
+                f"{self.label}: the critic was called on inputs of shape {wrong[0]} for a "
+                f"batch of shape {tuple(real.shape)}, but should be called on "
+                f"(M, {', '.join(map(str, event))}) [SPEC §2 (x_hat has the samples' shape)]. "
+                "An interpolation weight shaped for another input rank broadcasts into extra "
+                "dimensions (e.g. alpha of shape (N, 1, 1, 1) times (N, d) gives (N, 1, N, d))",
+                cause="critic.input-shape",
             )
 
     # -- comparing -------------------------------------------------------------------------

@@ -17,8 +17,8 @@ __all__ = ["CROSS_CUTTING", "diagnose", "groupable"]
 
 CROSS_CUTTING = frozenset({
     "domain", "critic.input-shape", "critic.mode", "critic.changed", "raised", "return-type",
-    "return-shape", "return-dtype", "return-meta", "non-finite", "no-graph", "backward",
-    "hang", "engine",
+    "return-tuple", "return-shape", "return-dtype", "return-meta", "non-finite", "no-graph",
+    "backward", "hang", "engine",
 })
 """Causes that make many checks fail at once (the others are a clause's own failure, whose
 message says it all)."""
@@ -60,6 +60,14 @@ def _ratio_cause(results: Sequence[CheckResult], weight: float) -> Cause | None:
     if math.isclose(ref, 0.5, rel_tol=1e-3):
         return Cause("every value is exactly 1/2 of the expected", "the weight halved once "
                      "too often, or check with the weight your code applies", ids)
+    norm = [r for r in results if r.status == "fail" and ".norm." in r.id]
+    if norm:
+        return Cause(f"every value is {ref:.6g} x the expected and {norm[0].id} fails: the "
+                     "gradient norm is not taken over all event dimensions",
+                     "take the norm of grad.flatten(1) (or grad.reshape(N, -1)), one norm per "
+                     "sample", tuple(dict.fromkeys(ids + tuple(r.id for r in norm))))
+    if any(r.status == "fail" and r.ratio is None for r in results):
+        return None  # another check names a cause: an odd common factor is its symptom
     return Cause(f"every value is {ref:.6g} x the expected", "check the weight you pass "
                  "(--weight) against the one your code applies", ids)
 
@@ -72,6 +80,8 @@ _FIXES = {
     "critic.mode": "do not switch the critic to eval mode inside the penalty",
     "critic.changed": "do not modify the critic's parameters, requires_grad or mode",
     "return-type": "return the penalty tensor itself (no .item(), no backward() inside)",
+    "return-tuple": "return the penalty alone, or a tuple whose first element is the 0-dim "
+                    "penalty",
     "return-shape": "reduce the per-sample values with .mean() (or use an adapter ending in "
                     "+mean)",
     "non-finite": "guard the norm against 0 (torch.linalg.vector_norm) and check the inputs",

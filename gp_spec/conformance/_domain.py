@@ -51,6 +51,9 @@ LARGE_CANDIDATES: tuple[tuple[int, ...], ...] = (
 EVENT_CANDIDATES = SMALL_CANDIDATES + LARGE_CANDIDATES
 CONTAINERS: tuple[Container, ...] = (None, ("dict", None), ("tuple", 2))
 PROBE_N = 6
+_RAN = "ran, but "
+"""The prefix of a probe's reason when the implementation ran in the domain (the critic on
+inputs of the right shape) and only its return value was unusable."""
 _SIZE = re.compile(r"(?:size of tensor [ab] \((\d+)\))|(?:shape '\[(\d+)[,\]])|"
                    r"(?:expand[^0-9]*\[(\d+)[,\]])")
 
@@ -81,10 +84,11 @@ class _Config:
     container: Container
     fake_grad: bool
     batch_size: int | None
+    returns_first: bool = False
 
     def domain(self, how: str) -> Domain:
         return Domain(self.event, self.output, self.batch_size, (self.event,), (self.output,),
-                      how, self.container, self.fake_grad)
+                      how, self.container, self.fake_grad, self.returns_first)
 
     def describe(self) -> str:
         shape = ", ".join(map(str, self.event))
@@ -92,7 +96,8 @@ class _Config:
         cont = "" if self.container is None else f", critic returns a {self.container[0]}"
         fake = ", fake from a generator" if self.fake_grad else ""
         n = "" if self.batch_size is None else f", N = {self.batch_size}"
-        return f"(N, {shape}) with critic output {out}{cont}{fake}{n}"
+        first = ", its tuple's first element judged" if self.returns_first else ""
+        return f"(N, {shape}) with critic output {out}{cont}{fake}{n}{first}"
 
 
 Probe = Callable[[Domain], str | None]
@@ -121,6 +126,8 @@ def make_probe(base: CheckContext) -> Probe:
         try:
             ctx.call(Linear(a / a.norm() * 1.5).to(ctx.device), real, fake)
         except ImplementationError as exc:
+            if exc.cause is not None and exc.cause.startswith("return-"):
+                return f"{_RAN}{exc}"  # called the critic right, then returned no 0-dim tensor
             return str(exc)
         except CheckFailed as exc:
             if exc.cause == "critic.input-shape":
@@ -140,18 +147,22 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
         else ((critic_output,) if critic_output in ("n", "n1") else ("n",))  # type: ignore[assignment]
     containers = CONTAINERS if container is None else (container,)
     tried: list[tuple[str, str]] = []
+    ran: list[tuple[_Config, str]] = []
     stages = [(event_shape,)] if event_shape is not None else [SMALL_CANDIDATES,
                                                               LARGE_CANDIDATES]
     found = None
     for events in stages:  # small shapes first, at any N, then at the N its errors name
-        found = _first(probe, events, outputs, containers, batch_size, tried)
+        found = _first(probe, events, outputs, containers, batch_size, tried, ran)
         if found is None and batch_size is None:
             for n in _sizes_named([why for _, why in tried]):
-                found = _first(probe, events, outputs, containers, n, tried)
+                found = _first(probe, events, outputs, containers, n, tried, ran)
                 if found is not None:
                     break
         if found is not None:
             break
+    returned_badly = found is None and bool(ran)
+    if found is None:  # none ran cleanly: the first that ran and only returned badly
+        found = ran[0][0] if ran else None
     if found is None and event_shape is not None:  # declared: the checks say what is wrong
         dom = Domain(event_shape, outputs[0], batch_size, (event_shape,), (outputs[0],),
                      "declared (no probe ran cleanly: the checks report why)",
@@ -160,6 +171,8 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
     if found is None:
         return DomainSearch(None, tuple(tried))
     how = "declared" if event_shape is not None else "detected (the first candidate that runs)"
+    if returned_badly:
+        how += "; it calls the critic as expected but returns no 0-dim tensor (see the causes)"
     if found.batch_size is not None and batch_size is None:
         how += f"; the batch size {found.batch_size} was read off its errors (hard-coded?)"
     shapes = [found.event]
@@ -182,7 +195,10 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
 
 def _first(probe: Probe, events: Iterable[tuple[int, ...]],
            outputs: tuple[Literal["n", "n1"], ...], containers: tuple[Container, ...],
-           batch_size: int | None, tried: list[tuple[str, str]]) -> _Config | None:
+           batch_size: int | None, tried: list[tuple[str, str]],
+           ran: list[tuple[_Config, str]]) -> _Config | None:
+    """The first candidate that runs cleanly; ``tried`` and ``ran`` collect the others
+    (``ran``: those that ran and only returned something unusable)."""
     for ev in events:
         queue = list(containers)
         while queue:
@@ -191,9 +207,14 @@ def _first(probe: Probe, events: Iterable[tuple[int, ...]],
                 for fake_grad in (False, True):
                     cfg = _Config(ev, out, cont, fake_grad, batch_size)
                     why = probe(cfg.domain("probe"))
+                    if why is not None and _FIRST_TENSOR in why:  # (penalty, extras...)
+                        cfg = replace(cfg, returns_first=True)
+                        why = probe(cfg.domain("probe"))
                     if why is None:
                         return cfg
                     tried.append((cfg.describe(), why))
+                    if why.startswith(_RAN):
+                        ran.append((cfg, why))
                     length = _unpacked(why)
                     if cont is not None and cont[0] == "tuple" and length \
                             and ("tuple", length) not in queue and length != cont[1]:
@@ -202,6 +223,9 @@ def _first(probe: Probe, events: Iterable[tuple[int, ...]],
                         break  # the same failure whatever the fake batch carries
     return None
 
+
+_FIRST_TENSOR = "whose first element is a tensor"
+"""In the reason of a tuple return whose first element is a tensor (``return-tuple``)."""
 
 _UNPACK = re.compile(r"values to unpack \(expected (\d+)")
 

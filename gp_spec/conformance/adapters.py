@@ -46,6 +46,7 @@ shape (``critic_output`` option; see :mod:`gp_spec.conformance._domain`).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -282,6 +283,9 @@ def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False,
         return Convention("canonical", ADAPTERS["canonical"],
                           how=f"signature {sig_text}: three positional arguments, read as "
                               "(critic, real, fake)")
+    if "pred" in roles and "input" not in roles and roles.count("real") + roles.count(
+            "fake") == 1:  # (real_logits, real_x): the one batch beside the output is its input
+        roles = ["input" if r in ("real", "fake") else r for r in roles]
     if "fake" in needs and "fake" not in roles and "labels" in roles:
         # ``y`` is labels in conditional code, but the fake batch of (D, x, y)
         roles = ["fake" if (r == "labels" and n.lower() == "y") else r
@@ -365,13 +369,47 @@ _OWNER_ATTRS = ("D", "netD", "net_d", "discriminator", "critic", "adversary", "d
                 "netdis", "model_d", "d_model", "discriminator_model")
 
 
-def _owner_attr(owner: Any) -> str | None:
+_CRITIC_ATTR = re.compile(r"^(net_?)?(d|c|dis|disc)(_?net|_?model)?$|critic|discrim",
+                          re.IGNORECASE)
+"""Attribute names read as a critic when none of :data:`_OWNER_ATTRS` is present
+(``netC``, ``D_net``, ``critic_1``, ``model_critic``, ...)."""
+
+
+def _owner_attr(owner: Any, *, scan: bool = False) -> str | None:
     """The attribute of ``owner`` that holds its critic (an ``nn.Module`` or None), if one
-    name fits."""
-    hits = [a for a in _OWNER_ATTRS
-            if hasattr(owner, a) and (getattr(owner, a) is None
-                                      or isinstance(getattr(owner, a), nn.Module))]
-    return hits[0] if len(hits) == 1 else None
+    name fits: one of :data:`_OWNER_ATTRS`; with ``scan``, else the one module attribute
+    whose name reads as a critic (:data:`_CRITIC_ATTR`)."""
+    def module_or_none(a: str) -> bool:
+        v = getattr(owner, a, _MISSING)
+        return v is None or isinstance(v, nn.Module)
+
+    hits = [a for a in _OWNER_ATTRS if hasattr(owner, a) and module_or_none(a)]
+    if hits or not scan:
+        return hits[0] if len(hits) == 1 else None
+    names = list(vars(owner)) if hasattr(owner, "__dict__") else []
+    if isinstance(owner, nn.Module):
+        names += list(owner._modules)
+    found = sorted({a for a in names if _CRITIC_ATTR.search(a) and module_or_none(a)})
+    return found[0] if len(found) == 1 else None
+
+
+_MISSING = object()
+
+
+def _given_critic(method: Any) -> bool:
+    """Whether a bound method takes the critic or the critic's output as an argument (a loss
+    object's method such as ``loss.r1_penalty(real_images, real_logits)``): then its object
+    is not the critic and holds none."""
+    pred_seen = any(_role(p.name, pred_seen=False) == "pred"
+                    for p in _parameters(method) or [])
+    return any(_role(p.name, pred_seen=pred_seen) in ("critic", "pred")
+               for p in _parameters(method) or [] if p.default is p.empty)
+
+
+def _is_critic(obj: Any) -> bool:
+    """An ``nn.Module`` with a ``forward`` of its own (a loss class that only subclasses
+    ``nn.Module`` for its buffers is not a critic)."""
+    return isinstance(obj, nn.Module) and type(obj).forward is not nn.Module.forward
 
 
 def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = frozenset(
@@ -409,12 +447,16 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
                                f"of an object with an attribute {owner_attr!r}")
         how, name = f"its object's critic attribute {owner_attr!r} swapped for each call", ""
     elif not name and inspect.ismethod(impl) and not isinstance(impl.__self__, type):
+        obj = impl.__self__
         params = _parameters(impl.__func__) or []
-        if isinstance(impl.__self__, nn.Module) and params and params[0].name == "self":
+        named = None if _given_critic(impl) else _owner_attr(obj)
+        if _given_critic(impl):
+            pass  # takes the critic or its output: called bound, as it is
+        elif named is None and _is_critic(obj) and params and params[0].name == "self":
             fn = impl.__func__  # a method of the critic: called with gp-spec's critic as self
-            how = f"a method of the critic class {type(impl.__self__).__name__}, called unbound"
-        elif (attr := _owner_attr(impl.__self__)) is not None:
-            owner, owner_attr = impl.__self__, attr
+            how = f"a method of the critic class {type(obj).__name__}, called unbound"
+        elif (attr := named or _owner_attr(obj, scan=True)) is not None:
+            owner, owner_attr = obj, attr
             how = f"a method of {type(owner).__name__}, whose self.{attr} is swapped for " \
                 "gp-spec's critic for each call"
     if name.startswith("method:"):
