@@ -41,9 +41,10 @@ class CriticView(nn.Module):
 
     Forwards ``x`` (and labels, ignored by the check's critics) to ``inner`` and formats the
     ``(N,)`` scores as ``(N,)`` / ``(N, 1)``, inside a dict or tuple if the adapter says so.
-    Records every input's shape, whether ``inner`` was in training mode at each call, and a
-    detached copy of every concrete input (inside ``torch.func`` transforms inputs are not
-    concrete: then ``opaque`` is set).
+    Records every input's shape, whether ``inner`` was in training mode at each call (a call
+    under ``no_grad`` counts as training: it cannot change what training differentiates), and
+    a detached copy of every concrete input made with grad enabled (inside ``torch.func``
+    transforms inputs are not concrete: then ``opaque`` is set).
     """
 
     def __init__(self, inner: nn.Module, output: Literal["n", "n1"] = "n",
@@ -62,10 +63,13 @@ class CriticView(nn.Module):
         self.calls += 1
         if isinstance(x, Tensor):
             self.shapes.append(tuple(x.shape))
-            self.modes.append(self.inner.training)
+            # a call under no_grad (logging, a shape probe) cannot be a point of the penalty's
+            # gradient, and its mode cannot change what training differentiates
+            graded = torch.is_grad_enabled()
+            self.modes.append(self.inner.training or not graded)
             if torch._C._functorch.is_functorch_wrapped_tensor(x):
                 self.opaque = True
-            else:
+            elif graded:
                 self.inputs.append(x.detach().clone())
         out: Tensor = self.inner(x)
         if self.output == "n1":
@@ -85,7 +89,9 @@ class CriticView(nn.Module):
         return torch.device("cpu")
 
     def points(self) -> Tensor | None:
-        """All recorded rows, flattened to ``(M, D)`` in float64; None if nothing concrete."""
-        if not self.inputs:
+        """All recorded rows, flattened to ``(M, D)`` in float64; None if nothing concrete
+        or if some calls were inside ``torch.func`` transforms (the concrete rows are then
+        not all the points)."""
+        if not self.inputs or self.opaque:
             return None
         return torch.cat([t.reshape(t.shape[0], -1) for t in self.inputs]).double().cpu()

@@ -59,7 +59,7 @@ from gp_spec.errors import AdapterError, NotCallableError
 __all__ = ["ADAPTERS", "Convention", "adapt", "infer_convention"]
 
 ROLES = ("critic", "real", "fake", "device", "labels", "pred", "input", "batch_size",
-         "weight", "side")
+         "weight", "twice_weight", "side")
 """What gp-spec can pass for an argument."""
 
 ADAPTERS: dict[str, tuple[str, ...]] = {
@@ -205,6 +205,8 @@ class Caller:
                 box["input"] = x
                 box["pred"] = critic(x) if labels is None else critic(x, labels)
                 out = box[role]
+            elif role == "twice_weight":  # gamma where the spec's weight is gamma/2
+                out = 2.0 * self.weight
             else:  # "weight": the checked weight
                 out = self.weight
             box[role] = out
@@ -250,7 +252,7 @@ def _device_style(name: str) -> str:
 
 
 def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False,
-                     owner_critic: bool = False) -> Convention:
+                     owner_critic: bool = False, halved: str | None = None) -> Convention:
     """The convention of ``fn`` from its parameter names (see the module docstring).
 
     Args:
@@ -259,6 +261,9 @@ def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False,
       labels: labels are available (``num_classes`` was given): an optional labels
         parameter is filled.
       owner_critic: the critic reaches the method through its object (``owner:ATTR``).
+      halved: the paper's constant when the spec's weight is half of it (``"gamma"`` for
+        R1/R2, whose weight is Mescheder's gamma/2): a required weight parameter named after
+        it receives twice the checked weight.
 
     Raises:
       AdapterError: a required parameter whose role cannot be told, or a signature that
@@ -289,6 +294,9 @@ def infer_convention(fn: Any, *, needs: frozenset[str], labels: bool = False,
     if "fake" in needs and "fake" not in roles and "labels" in roles:
         # ``y`` is labels in conditional code, but the fake batch of (D, x, y)
         roles = ["fake" if (r == "labels" and n.lower() == "y") else r
+                 for n, r in zip(names, roles, strict=True)]
+    if halved:
+        roles = ["twice_weight" if (r == "weight" and halved in n.lower()) else r
                  for n, r in zip(names, roles, strict=True)]
     unknown = [n for n, r in zip(names, roles, strict=True) if r is None]
     if unknown:
@@ -414,7 +422,7 @@ def _is_critic(obj: Any) -> bool:
 
 def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = frozenset(
         {"real", "fake"}), weight: float = 1.0, pred_on: str = "real",
-          labels: bool = False) -> Caller:
+          labels: bool = False, halved: str | None = None) -> Caller:
     """``impl`` under a convention: a :class:`Caller` ``(critic, real, fake, labels)``.
 
     Args:
@@ -426,6 +434,7 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
       weight: the checked weight (passed to a required ``weight``-like parameter).
       pred_on: the batch ``pred``/``input`` conventions differentiate.
       labels: labels are available (``num_classes`` given).
+      halved: see :func:`infer_convention`.
 
     Raises:
       AdapterError: unknown adapter, ``method:NAME`` on an object without that method, or a
@@ -475,7 +484,7 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
         )
     if name == "":
         conv = infer_convention(fn, needs=needs, labels=labels,
-                                owner_critic=owner_attr is not None)
+                                owner_critic=owner_attr is not None, halved=halved)
         if how:
             conv = Convention(conv.name, conv.positional, conv.keywords, conv.mean,
                               f"{how}, {conv.how}", conv.device_style)

@@ -8,7 +8,10 @@ what training computes, and differences below float32 resolution never do. In ev
 - where the value depends on per-sample gradient norms ``n``, every norm may read as any
   number in ``[sqrt(max(n^2 - SQ_EPS, 0)), sqrt(n^2 + SQ_EPS)]``: an ``eps <= 1e-6`` added
   inside the square root of the norm (``sqrt(sum(g^2) + eps)``) is accepted, and so is its
-  effect at a zero gradient (a norm of up to ``1e-3``).
+  effect at a zero gradient (a norm of up to ``1e-3``);
+- where the value depends on distances ``||x - y||`` (difference quotients, transport), each
+  distance may also read as ``||x - y +- PAIRWISE_EPS||`` (every coordinate shifted by
+  ``1e-6``): ``torch.nn.functional.pairwise_distance``'s default, either argument order.
 
 Terms are in plain Python (independent of :mod:`gp_spec.penalties`).
 """
@@ -22,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "ATOL_PER_WEIGHT",
+    "PAIRWISE_EPS",
     "RTOL",
     "SQ_EPS",
     "TERMS",
@@ -40,6 +44,10 @@ ATOL_PER_WEIGHT = 1e-7
 
 SQ_EPS = 1e-6
 """Largest ``eps`` accepted inside the square root of a gradient norm."""
+
+PAIRWISE_EPS = 1e-6
+"""``torch.nn.functional.pairwise_distance(x1, x2)`` computes ``||x1 - x2 + eps||`` with
+``eps = 1e-6``: a distance read that way is accepted."""
 
 TERMS: dict[str, Callable[[float], float]] = {
     "two_sided": lambda n: (n - 1.0) ** 2,

@@ -310,11 +310,17 @@ def _penalty_points(ctx: CheckContext, z: Tensor, real: Tensor, fake: Tensor) ->
     return torch.tensor(list(keep), dtype=torch.float64).reshape(-1, z.shape[1])
 
 
+LARGE_PRIME_N = 1031
+"""A batch size above every size public code special-cases (64, 256, 512, 1024) and prime, so
+no chunk size below it divides it: a mean of per-chunk means then differs from the mean."""
+
+
 @register(
     "differential.recorded-points",
     "the value equals weight x mean of the term over exactly the points where the critic "
     "was evaluated (a random nonlinear critic, norms ~0 to ~50, any measure and pairing): "
-    "catches a mean over part of the batch, bugs at odd or large batch sizes, a clamped "
+    "catches a mean over part of the batch, bugs at odd or large batch sizes (every shape "
+    "also at the prime N = 1031: a mean of per-chunk means), a clamped "
     "norm, a norm over part of the event at some shape (skipped when the critic's inputs "
     "are not observable: the exact probes of differential.values then cover it)",
     "SPEC §3 (weight * E_mu[term(||grad f||)])",
@@ -325,7 +331,10 @@ def _recorded_points(ctx: CheckContext) -> Outcome:
     key = term_key(ctx.spec)
     scale = ctx.weight * mass(ctx.spec)
     done = []
-    for event, n in [(e, m) for e, m in probes(ctx, "rp") if e == ctx.event or m <= 64]:
+    family = [(e, m) for e, m in probes(ctx, "rp") if e == ctx.event or m <= 64]
+    if ctx.domain.batch_size is None:  # and a large prime N at every shape: code that chunks
+        family += [(e, LARGE_PRIME_N) for e in ctx.domain.shapes or (ctx.event,)]  # the batch
+    for event, n in family:
         real, fake = batch(ctx, n, event, f"rp{n}{event}")
         net = _net(ctx, event, f"rp{n}")
         call = ctx.call(net, real, fake)
