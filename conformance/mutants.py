@@ -579,6 +579,54 @@ def eval_mode_inside(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: f
         critic.train(was)
 
 
+# -- issue 14, second round (found by a red team after the first round's fixes) -------------
+
+def chunked_mean_of_means(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                          ) -> Tensor:
+    terms = (_norms(_input_grad(critic, _interpolates(real, fake))) - 1) ** 2
+    return weight * torch.stack([c.mean() for c in terms.split(300)]).mean()  # BUG: chunks
+
+
+def norm_clamped_at_100(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                        ) -> Tensor:
+    norm = _norms(_input_grad(critic, _interpolates(real, fake))).clamp(max=100.0)  # BUG
+    return weight * ((norm - 1) ** 2).mean()
+
+
+def per_position_norm_above_256(critic: nn.Module, real: Tensor, fake: Tensor, *,
+                                weight: float) -> Tensor:
+    g = _input_grad(critic, _interpolates(real, fake))
+    norm = g.norm(2, dim=1) if g.shape[0] > 256 else _norms(g)  # BUG: per position at large N
+    return weight * ((norm - 1) ** 2).mean()
+
+
+def quotient_floor_1e5(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                       ) -> Tensor:
+    s_r, s_f, dist = _scores(critic, real, fake)
+    q = (s_r - s_f).abs() / dist.clamp_min(1e-5)  # BUG: floor 1e-5, not 1e-6
+    return weight * torch.relu(q - 1).square().mean()
+
+
+def w2_floor_on_distance(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                         ) -> Tensor:
+    s_r, s_f, dist = _scores(critic, real, fake)
+    q = (s_r - s_f).abs() / dist.clamp_min(1e-6).square()  # BUG: floor on d, not on d^2
+    return weight * torch.relu(q - 1).square().mean()
+
+
+def fake_last_broadcast(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                        ) -> Tensor:
+    alpha = _alpha(real)
+    x_hat = alpha * real + (1 - alpha) * fake[-1]  # BUG: every real paired with one fake
+    return weight * ((_norms(_input_grad(critic, x_hat)) - 1) ** 2).mean()
+
+
+def midpoint_with_first_fake(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                             ) -> Tensor:
+    x_hat = 0.5 * (real + fake[:1])  # BUG: every midpoint towards fake[0]
+    return weight * _norms(_input_grad(critic, x_hat)).square().mean()
+
+
 def _m(impl: Impl, spec: str, weight: float, catches: str, bug: str, status: str = "fail"
        ) -> Mutant:
     return Mutant(impl.__name__, spec, weight, bake(impl, weight), catches, bug, status)
@@ -707,5 +755,19 @@ MUTANTS: tuple[Mutant, ...] = (
        "the distance clamped below at 1e-2 instead of 1e-6"),
     _m(eval_mode_inside, "wgan-gp", _W, "critic.mode-unchanged",
        "critic.eval() inside the penalty (train() restored after)"),
+    # issue 14, second round
+    _m(chunked_mean_of_means, "wgan-gp", _W, "differential.recorded-points",
+       "the mean of per-chunk means (chunks of 300)"),
+    _m(norm_clamped_at_100, "wgan-gp", _W, "term.above-one", "the norm clamped at 100"),
+    _m(per_position_norm_above_256, "wgan-gp", _W, "differential.recorded-points",
+       "grad.norm(dim=1) when N > 256 (per position on images)"),
+    _m(quotient_floor_1e5, "lp-quotient", _W, "quotient.distance-floor",
+       "the distance clamped below at 1e-5 instead of 1e-6"),
+    _m(w2_floor_on_distance, "w2-quotient", _W, "quotient.distance-floor",
+       "the distance clamped at 1e-6 before squaring (the cost's floor is 1e-12)"),
+    _m(fake_last_broadcast, "wgan-gp", _W, "measure.support",
+       "every real sample interpolated with fake[-1] (broadcast)"),
+    _m(midpoint_with_first_fake, "sgp-mid", _W, "measure.support",
+       "every midpoint taken towards fake[0] (broadcast)"),
 )
 """Every mutant, in table order."""

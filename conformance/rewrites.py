@@ -379,6 +379,90 @@ class Trainer:
         return _wgan_gp_at(self.D, x_hat, self.gp_weight)
 
 
+# -- issue 13/14, second round: real code as written ----------------------------------------
+
+def r1_required_gamma(discriminator: nn.Module, real: Tensor, fake: Tensor,
+                      gamma: float) -> Tensor:
+    """R1 taking Mescheder's ``gamma`` (required): ``gamma / 2 * E||grad D(x)||^2``."""
+    x = real.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
+    return gamma / 2 * g.flatten(1).square().sum(1).mean()
+
+
+def transport_pairwise_distance(critic: nn.Module, real: Tensor, fake: Tensor, *,
+                                weight: float) -> Tensor:
+    """Transport penalty with ``F.pairwise_distance`` (its eps = 1e-6 inside)."""
+    x, y = real.detach(), fake.detach()
+    dist = F.pairwise_distance(x.flatten(1), y.flatten(1))
+    excess = torch.relu(critic(x).reshape(-1) - critic(y).reshape(-1) - dist)
+    return weight * excess.square().mean()
+
+
+def shape_probe_then_func(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                          ) -> Tensor:
+    """A ``no_grad`` call on one sample to learn the output shape, then torch.func."""
+    with torch.no_grad():
+        squeeze = critic(real[:1]).dim() == 2
+    alpha = _alpha(real)
+    x_hat = alpha * real.detach() + (1 - alpha) * fake.detach()
+    params, buffers = dict(critic.named_parameters()), dict(critic.named_buffers())
+
+    def score(p: dict[str, Tensor], x: Tensor) -> Tensor:
+        out = functional_call(critic, (p, buffers), (x.unsqueeze(0),))
+        return (out.squeeze(1) if squeeze else out).reshape(())
+
+    g = vmap(grad(score, argnums=1), in_dims=(None, 0))(params, x_hat)
+    return weight * ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def eval_logging_no_grad(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                         ) -> Tensor:
+    """Logs the critic's eval-mode score under ``no_grad``, then the penalty in training mode."""
+    was = critic.training
+    critic.eval()
+    with torch.no_grad():
+        critic(real).mean()
+    critic.train(was)
+    alpha = _alpha(real)
+    return _wgan_gp_at(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+def returns_penalty_and_norms(real_data: Tensor, fake_data: Tensor, discriminator: nn.Module
+                              ) -> tuple[Tensor, Tensor]:
+    """WGAN-GP returning ``(penalty, gradient norms)`` for logging, unweighted."""
+    alpha = _alpha(real_data)
+    x = (alpha * real_data + (1 - alpha) * fake_data).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=True)
+    norms = g.flatten(1).norm(dim=1)
+    return ((norms - 1) ** 2).mean(), norms.detach()
+
+
+class AdversarialLoss(nn.Module):
+    """A loss object (an ``nn.Module`` for its settings) whose R1 takes the critic's output."""
+
+    def __init__(self, r1_gamma: float = 10.0) -> None:
+        super().__init__()
+        self.r1_gamma = r1_gamma
+
+    def r1_penalty(self, real_images: Tensor, real_logits: Tensor) -> Tensor:
+        """R1 of a loss object: ``r1_gamma / 2 * E||grad||^2`` from ``(images, logits)``."""
+        (g,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
+        return self.r1_gamma * 0.5 * g.flatten(1).square().sum(1).mean()
+
+
+class CriticTrainer:
+    """A trainer that keeps its critic under a name of its own (``self.netC``)."""
+
+    def __init__(self, netC: nn.Module | None, netG: nn.Module | None) -> None:
+        self.netC, self.netG = netC, netG
+
+    def gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
+        """WGAN-GP as a trainer's method reading its critic from ``self.netC``."""
+        alpha = _alpha(real)
+        assert self.netC is not None
+        return _wgan_gp_at(self.netC, alpha * real + (1 - alpha) * fake, 10.0)
+
+
 def _r(impl: Impl, spec: str, weight: float) -> Rewrite:
     doc = (impl.__doc__ or "").strip().splitlines()[0]
     return Rewrite(impl.__name__, spec, weight, bake(impl, weight), doc)
@@ -426,5 +510,13 @@ REWRITES: tuple[Rewrite, ...] = (
     _raw(dict_critic_labels, "wgan-gp", 1.0),
     _raw(hard_coded_batch, "wgan-gp", 10.0, batch_size=64),
     _raw(Trainer(None, 10.0).gradient_penalty, "wgan-gp", 10.0, "trainer_method"),
+    # second round
+    _raw(r1_required_gamma, "r1", 5.0),
+    _r(transport_pairwise_distance, "transport", 10.0),
+    _r(shape_probe_then_func, "wgan-gp", 10.0),
+    _r(eval_logging_no_grad, "wgan-gp", 10.0),
+    _raw(returns_penalty_and_norms, "wgan-gp", 1.0),
+    _raw(AdversarialLoss(10.0).r1_penalty, "r1", 5.0, "loss_object_r1"),
+    _raw(CriticTrainer(None, None).gradient_penalty, "wgan-gp", 10.0, "trainer_netC"),
 )
 """Every rewrite, in table order."""

@@ -24,7 +24,8 @@ from torch import Tensor
 from gp_spec import measures
 from gp_spec._types import Measure
 
-__all__ = ["LAWS", "Law", "anchor_point", "law_for", "nearest_rows", "segment_distance"]
+__all__ = ["LAWS", "Law", "anchor_point", "law_for", "nearest_rows", "segment_distance",
+           "used_samples"]
 
 
 def nearest_rows(z: Tensor, rows: Tensor) -> Tensor:
@@ -33,9 +34,9 @@ def nearest_rows(z: Tensor, rows: Tensor) -> Tensor:
     return torch.cdist(z, rows, compute_mode="donot_use_mm_for_euclid_dist").min(1).values
 
 
-def segment_distance(z: Tensor, starts: Tensor, ends: Tensor) -> Tensor:
-    """Distance from each row of ``z`` (M, D) to the nearest segment ``[starts_j, ends_i]``
-    over every pair (i, j), in O(M I J + (M + I + J) D) memory (inner products, not
+def _segment_r2(z: Tensor, starts: Tensor, ends: Tensor) -> Tensor:
+    """``(M, I, J)`` squared distances from each row of ``z`` to each segment
+    ``[starts_j, ends_i]``, in O(M I J + (M + I + J) D) memory (inner products, not
     differences: images have thousands of event dims)."""
     d2 = (ends.square().sum(1)[:, None] - 2 * ends @ starts.T
           + starts.square().sum(1)[None, :])  # (I, J): |e_i - s_j|^2
@@ -49,8 +50,37 @@ def segment_distance(z: Tensor, starts: Tensor, ends: Tensor) -> Tensor:
     alpha = (dot / d2.clamp_min(1e-300)[None]).clamp(0.0, 1.0)
     # |z - s_j - alpha (e_i - s_j)|^2 = |z - s_j|^2 - 2 alpha dot + alpha^2 d2
     zs_dist2 = zz[:, None] - 2 * zs + ss[None, :]  # (M, J)
-    r2 = zs_dist2[:, None, :] - 2 * alpha * dot + alpha.square() * d2[None]
-    return r2.clamp_min(0.0).flatten(1).min(1).values.sqrt()
+    return (zs_dist2[:, None, :] - 2 * alpha * dot + alpha.square() * d2[None]).clamp_min(0.0)
+
+
+def segment_distance(z: Tensor, starts: Tensor, ends: Tensor) -> Tensor:
+    """Distance from each row of ``z`` (M, D) to the nearest segment ``[starts_j, ends_i]``
+    over every pair (i, j)."""
+    return _segment_r2(z, starts, ends).flatten(1).min(1).values.sqrt()
+
+
+def used_samples(measure: Measure, z: Tensor, x: Tensor, y: Tensor
+                 ) -> dict[str, Tensor]:
+    """Which real (``"real"``) and fake (``"fake"``) samples each recorded point was built
+    from: the index of the nearest support element per row of ``z`` (flattened, float64).
+    Under any pairing of a batch's samples (a permutation) every sample is used once; a
+    batch paired with one sample (``fake[-1]`` broadcast) uses one. Empty for measures
+    whose points do not name their samples (DRAGAN, measures without a law)."""
+    if isinstance(measure, measures.Real):
+        return {"real": torch.cdist(z, x).argmin(1)}
+    if isinstance(measure, measures.Fake):
+        return {"fake": torch.cdist(z, y).argmin(1)}
+    if isinstance(measure, measures.Midpoint):
+        mids = ((x[:, None] + y[None]) / 2).reshape(-1, x.shape[1])
+        k = torch.cdist(z, mids).argmin(1)
+        return {"real": k // len(y), "fake": k % len(y)}
+    if isinstance(measure, measures.Interpolate):
+        k = _segment_r2(z, y, x).flatten(1).argmin(1)  # (I = real, J = fake)
+        return {"real": k // len(y), "fake": k % len(y)}
+    if isinstance(measure, measures.Anchor):
+        a = anchor_point(measure, (x.shape[1],), x).reshape(1, -1)
+        return {"fake": _segment_r2(z, y, a).flatten(1).argmin(1) % len(y)}
+    return {}
 
 
 SupportFn = Callable[[Measure, Tensor, Tensor, Tensor], tuple[Tensor, str]]

@@ -31,7 +31,6 @@ statistics, so it is a warning, not a failure.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch
@@ -50,6 +49,7 @@ from gp_spec.conformance.checks._inputs import batch, mass, probes, term_key
 from gp_spec.conformance.checks._laws import anchor_point, law_for
 from gp_spec.conformance.checks._numbers import close, digits, mean_interval, within
 from gp_spec.conformance.checks._registry import register, statistical_rate
+from gp_spec.conformance.checks._stats import scipy_stats
 from gp_spec.specs import BoundPenalty, Spec
 
 __all__: list[str] = []
@@ -196,7 +196,7 @@ def _ks(ctx: CheckContext, what: str, net: nn.Module, real: Tensor, fake: Tensor
     if spread <= 1e-5 * float(np.abs(ref).max()) + 1e-12:  # the reference is deterministic
         if all(close(float(v), float(ref[0]), ctx.weight) for v in impl):
             return 1.0, f"{what}: deterministic, equal"
-    res = _scipy_stats().ks_2samp(impl, ref)
+    res = scipy_stats().ks_2samp(impl, ref)
     p = min(1.0, float(res.pvalue) * tests)
     if p < statistical_rate(ctx.spec):
         raise CheckFailed(
@@ -362,10 +362,3 @@ def _recorded_points(ctx: CheckContext) -> Outcome:
             )
         done.append(f"N={n} {event} ({len(pts)} points)")
     return Outcome("exact at the recorded points: " + ", ".join(done))
-
-
-def _scipy_stats() -> Any:
-    """scipy.stats, imported where a test statistic is computed (it costs ~1 s to import)."""
-    from scipy import stats
-
-    return stats

@@ -5,12 +5,12 @@ also works when the critic's inputs are not observable, e.g. under ``torch.func`
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import Tensor
 
 from gp_spec import measures
+from gp_spec._types import Measure
 from gp_spec.conformance._context import (
     CheckContext,
     CheckFailed,
@@ -28,12 +28,19 @@ from gp_spec.conformance.checks._inputs import (
     spread_unit,
     term_key,
 )
-from gp_spec.conformance.checks._laws import Law, anchor_point, law_for, nearest_rows
+from gp_spec.conformance.checks._laws import (
+    Law,
+    anchor_point,
+    law_for,
+    nearest_rows,
+    used_samples,
+)
 from gp_spec.conformance.checks._numbers import TERMS, digits, mean_interval, within
 from gp_spec.conformance.checks._registry import register, statistical_rate
+from gp_spec.conformance.checks._stats import bernstein_p, hoeffding_p, scipy_stats
 from gp_spec.specs import Spec
 
-__all__ = ["bernstein_p", "hoeffding_p"]
+__all__: list[str] = []
 
 
 def _with_law(spec: Spec) -> bool:
@@ -108,8 +115,37 @@ def _measure_support(ctx: CheckContext) -> Outcome:
             )
         if len(z) < n:
             raise ctx.fail(f"the critic saw {len(z)} points", f"at least N = {n} penalty points")
+        _check_coverage(ctx, meas, z, x, y, event)
         seen += len(z)
-    return Outcome(f"{seen} points, all on the support")
+    return Outcome(f"{seen} points, all on the support, built from most of the batch")
+
+
+def _check_coverage(ctx: CheckContext, meas: Measure, z: Tensor, x: Tensor, y: Tensor,
+                    event: tuple[int, ...]) -> None:
+    """The penalty points are built from at least half of the batch's real and fake samples
+    (the measure pairs the batch: any permutation uses every sample once; at N = 16 even a
+    pairing drawn with replacement uses about 10). Points that are samples themselves (a
+    critic pass over ``cat(real, fake)``) are left out."""
+    n = len(x)
+    if n < 4:
+        return
+    endpoint = nearest_rows(z, torch.cat([x, y])) <= 1e-6 * (1 + float(z.abs().max()))
+    if isinstance(meas, (measures.Real, measures.Fake)):
+        endpoint = torch.zeros_like(endpoint)
+    inner = z[~endpoint]
+    if len(inner) < n // 2:
+        return  # too few to tell (len(z) >= n was checked)
+    for side, idx in used_samples(meas, inner, x, y).items():
+        used = len(set(idx.tolist()))
+        if used < (n + 1) // 2:
+            raise ctx.fail(
+                f"the {len(inner)} penalty points on inputs of shape {event} are built from "
+                f"only {used} of the {n} {side} samples",
+                f"built from the whole batch (each {side} sample once, in any pairing)",
+                f"pair real[i] with fake[i] (or a permutation); broadcasting one sample "
+                f"(e.g. {side}[-1] or {side}[:1]) against the batch is another measure",
+                cause="measure",
+            )
 
 
 def _alphas(ctx: CheckContext, n: int, calls: int) -> Tensor:
@@ -178,7 +214,7 @@ def _alpha_uniform(ctx: CheckContext) -> Outcome:
     if len(alphas) < min(n, 1024):
         raise ctx.fail(f"{len(alphas)} interior points in {calls} calls of N = {n}",
                        f">= {min(n, 1024)}", cause="measure")
-    res = _scipy_stats().kstest(alphas, "uniform")
+    res = scipy_stats().kstest(alphas, "uniform")
     rate = statistical_rate(ctx.spec)
     p = float(res.pvalue)
     if p < rate:
@@ -193,12 +229,6 @@ def _alpha_uniform(ctx: CheckContext) -> Outcome:
 
 # -- through values ----------------------------------------------------------------------------
 
-def hoeffding_p(mean: float, expected: float, n: int, width: float = 1.0) -> float:
-    """Hoeffding's inequality for the mean of ``n`` iid draws in an interval of ``width``:
-    ``P(|mean - E| >= t) <= 2 exp(-2 n t^2 / width^2)``."""
-    return min(1.0, 2.0 * math.exp(-2.0 * n * (mean - expected) ** 2 / width**2))
-
-
 def _mean_term_test(ctx: CheckContext, total: float, calls: int, n: int, expected: float
                     ) -> tuple[float, int, float, float]:
     """The mean term over ``calls`` batches of ``n`` points (``total``: the sum of the
@@ -206,13 +236,6 @@ def _mean_term_test(ctx: CheckContext, total: float, calls: int, n: int, expecte
     ``(mean, points, p, the spec's per-check rate)``; the check fails when ``p < rate``."""
     got, pts = total / calls, n * calls
     return got, pts, hoeffding_p(got, expected, pts), statistical_rate(ctx.spec)
-
-
-def bernstein_p(mean: float, expected: float, n: int, var: float, bound: float) -> float:
-    """Bernstein's inequality for the mean of ``n`` iid draws with variance ``var`` and
-    ``|X - E X| <= bound``: ``P(|mean - E| >= t) <= 2 exp(-n t^2 / (2 var + 2 bound t / 3))``."""
-    t = abs(mean - expected)
-    return min(1.0, 2.0 * math.exp(-n * t * t / (2.0 * var + 2.0 * bound * t / 3.0)))
 
 
 # The interpolation law through values: with a projection batch (<u, x_i> = 1, <u, y_i> = 0)
@@ -474,10 +497,3 @@ class _Centred(torch.nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return 0.5 * self.kappa * flat_dot(x - self.r, self.w).square()
-
-
-def _scipy_stats() -> Any:
-    """scipy.stats, imported where a test statistic is computed (it costs ~1 s to import)."""
-    from scipy import stats
-
-    return stats
