@@ -627,6 +627,18 @@ def midpoint_with_first_fake(critic: nn.Module, real: Tensor, fake: Tensor, *, w
     return weight * _norms(_input_grad(critic, x_hat)).square().mean()
 
 
+def zero_grad_inside(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                     ) -> Tensor:
+    critic.zero_grad(set_to_none=True)  # BUG: drops the gradients the loop accumulated
+    return _two_sided_of(critic, _interpolates(real, fake), weight)
+
+
+def backward_inside(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float) -> Tensor:
+    gp = _two_sided_of(critic, _interpolates(real, fake), weight)
+    gp.backward(retain_graph=True)  # BUG: accumulates into .grad; the loop back-propagates too
+    return gp
+
+
 def _m(impl: Impl, spec: str, weight: float, catches: str, bug: str, status: str = "fail"
        ) -> Mutant:
     return Mutant(impl.__name__, spec, weight, bake(impl, weight), catches, bug, status)
@@ -769,5 +781,9 @@ MUTANTS: tuple[Mutant, ...] = (
        "every real sample interpolated with fake[-1] (broadcast)"),
     _m(midpoint_with_first_fake, "sgp-mid", _W, "measure.support",
        "every midpoint taken towards fake[0] (broadcast)"),
+    _m(zero_grad_inside, "wgan-gp", _W, "purity.critic-state-kept",
+       "critic.zero_grad() inside the penalty"),
+    _m(backward_inside, "wgan-gp", _W, "purity.critic-state-kept",
+       "backward() inside the penalty (the critic's .grad accumulates twice)"),
 )
 """Every mutant, in table order."""

@@ -21,6 +21,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,12 @@ EVERY_CHECK = [
 @pytest.mark.parametrize(("impl", "status", "needles"), EVERY_CHECK,
                          ids=[i.__name__.strip("_") for i, _, _ in EVERY_CHECK])
 def test_every_check_reports_the_cause(impl: Impl, status: str, needles: tuple[str, ...]) -> None:
-    _assert_every(check(impl, SPEC), status, *needles)
+    report = check(impl, SPEC)
+    if impl is _evals:  # purity.critic-state-kept hands over an eval-mode critic: eval() on it
+        kept = [r for r in report.results if r.id.endswith("purity.critic-state-kept")]
+        assert [r.status for r in kept] == ["pass"]  # changes nothing (SPEC §6)
+        report = replace(report, results=tuple(r for r in report.results if r not in kept))
+    _assert_every(report, status, *needles)
 
 
 def test_a_tensor_without_graph_fails_grad_parameters() -> None:

@@ -332,7 +332,9 @@ class CheckContext:
             raise CheckFailed(
                 f"{self.label}: the call changed the critic ({changed}), but should leave it "
                 "unchanged [SPEC §3 (a penalty is a pure function of the critic)]. Do not "
-                "modify the critic's parameters, buffers, requires_grad or train/eval mode",
+                "modify the critic's parameters, buffers, requires_grad or train/eval mode, "
+                "nor its accumulated .grad (no zero_grad() or backward() inside the penalty: "
+                "return the penalty and let the loop back-propagate it)",
                 cause="critic.changed",
             )
         if view.modes and before.training and not all(view.modes):
@@ -404,11 +406,14 @@ class _CriticState:
 
 
 def _critic_state(critic: nn.Module) -> _CriticState:
-    """A copy of every parameter and buffer (value, requires_grad) and each training flag
-    (not BatchNorm's running statistics, which every forward in training mode updates)."""
+    """A copy of every parameter (value, requires_grad, accumulated ``.grad``) and buffer
+    and each training flag (not BatchNorm's running statistics, which every forward in
+    training mode updates)."""
     state: dict[str, tuple[Tensor, bool]] = {}
     for name, p in critic.named_parameters():
         state[name] = (p.detach().clone(), p.requires_grad)
+        if p.grad is not None:  # a loop's accumulated gradient: no zero_grad/backward inside
+            state[f"{name}.grad"] = (p.grad.detach().clone(), False)
     running = {f"{m_name}.{b}" if m_name else b
                for m_name, m in critic.named_modules()
                if isinstance(m, nn.modules.batchnorm._NormBase)

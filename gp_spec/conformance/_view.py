@@ -58,6 +58,7 @@ class CriticView(nn.Module):
         self.modes: list[bool] = []
         self.opaque = False
         self.calls = 0
+        self.training = inner.training  # the flag alone: code reads critic.training
 
     def forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1

@@ -81,7 +81,9 @@ def _opaque() -> CheckSkipped:
     "every point where the critic is evaluated lies where the spec's measure puts it "
     "(segments between real and fake, any pairing; the real points for R1; ...) or is a real "
     "or fake sample (a critic pass over cat(real, fake) is allowed); in every event shape of "
-    "the domain; catches alpha per element or per pixel, wrong samples, wrong anchor",
+    "the domain; and the points are built from at least half of the batch's real and fake "
+    "samples (any pairing uses each once); catches alpha per element or per pixel, wrong "
+    "samples, wrong anchor, a batch paired with one broadcast sample (fake[-1])",
     "SPEC §2; 000 Table 1; 003 Eq. 6",
     _with_law, establishes=("measure",), observes="direct",
 )
@@ -122,10 +124,9 @@ def _measure_support(ctx: CheckContext) -> Outcome:
 
 def _check_coverage(ctx: CheckContext, meas: Measure, z: Tensor, x: Tensor, y: Tensor,
                     event: tuple[int, ...]) -> None:
-    """The penalty points are built from at least half of the batch's real and fake samples
-    (the measure pairs the batch: any permutation uses every sample once; at N = 16 even a
-    pairing drawn with replacement uses about 10). Points that are samples themselves (a
-    critic pass over ``cat(real, fake)``) are left out."""
+    """At least half of the batch's real and fake samples build the penalty points (any
+    permutation pairing uses each once; drawn with replacement, ~10 of 16); points that are
+    samples themselves (a critic pass over ``cat(real, fake)``) are left out."""
     n = len(x)
     if n < 4:
         return

@@ -67,6 +67,26 @@ def _inputs_unchanged(ctx: CheckContext) -> Outcome:
 
 
 @register(
+    "purity.critic-state-kept",
+    "the critic's accumulated parameter gradients (.grad), frozen parameters and mode stay as "
+    "the caller left them: a critic handed over in eval mode, with a frozen bias and "
+    "gradients already accumulated (a loop that back-propagated the Wasserstein loss first), "
+    "keeps all three; catches critic.zero_grad(), critic.train(), requires_grad_(True) on "
+    "the critic, and a backward() inside the penalty",
+    "SPEC §3, §6 (state that outlives the call)",
+    _any, establishes=("purity",), observes="direct",
+)
+def _critic_state_kept(ctx: CheckContext) -> Outcome:
+    n = ctx.n(8)
+    real, fake = batch(ctx, n, ctx.event, "k")
+    critic = Linear(direction(ctx, ctx.event, 2.5, "a")).to(ctx.device).eval()
+    critic.b.requires_grad_(False)
+    critic.a.grad = ctx.randn(*critic.a.shape, salt="kgrad")
+    ctx.call(critic, real, fake)  # every call compares the critic's state before and after
+    return Outcome("eval mode, frozen bias and accumulated .grad kept")
+
+
+@register(
     "purity.global-state",
     "global torch state (grad mode, default dtype, default device, deterministic "
     "algorithms and warn-only, anomaly mode, threads, cudnn flags, matmul precision) is "

@@ -333,7 +333,8 @@ def _output_n1(ctx: CheckContext) -> Outcome:
     "critic.eval(), even if it restores train() afterwards, computes another value with "
     "Dropout or BatchNorm) and is left unchanged (parameters, buffers, requires_grad, mode); "
     "every call of every check enforces it; this check records the mode at every call of a "
-    "nonlinear critic",
+    "nonlinear critic (a call under no_grad, e.g. for logging, cannot change training and "
+    "may be in eval mode)",
     "SPEC §3 (a penalty is a pure function of the critic being trained)",
     _any, establishes=("critic",), observes="direct",
 )
