@@ -639,6 +639,22 @@ def backward_inside(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: fl
     return gp
 
 
+def alpha_per_batch_on_images(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                              ) -> Tensor:
+    shape = (1,) * real.ndim if real.ndim == 4 else (real.shape[0],) + (1,) * (real.ndim - 1)
+    alpha = torch.rand(shape, dtype=real.dtype, device=real.device)  # BUG: one per batch (4-D)
+    return _two_sided_of(critic, alpha * real + (1 - alpha) * fake, weight)
+
+
+def dragan_u_per_channel_on_images(critic: nn.Module, real: Tensor, fake: Tensor, *,
+                                   weight: float) -> Tensor:
+    x = real.detach()
+    shape = x.shape[:2] + (1,) * (x.ndim - 2) if x.ndim == 4 else x.shape
+    u = torch.rand(shape, dtype=x.dtype, device=x.device)  # BUG: u per channel on images
+    x_p = x + 0.5 * x.std(unbiased=False) * u
+    return _two_sided_of(critic, x + _alpha(x) * (x_p - x), weight)
+
+
 def _m(impl: Impl, spec: str, weight: float, catches: str, bug: str, status: str = "fail"
        ) -> Mutant:
     return Mutant(impl.__name__, spec, weight, bake(impl, weight), catches, bug, status)
@@ -785,5 +801,9 @@ MUTANTS: tuple[Mutant, ...] = (
        "critic.zero_grad() inside the penalty"),
     _m(backward_inside, "wgan-gp", _W, "purity.critic-state-kept",
        "backward() inside the penalty (the critic's .grad accumulates twice)"),
+    _m(alpha_per_batch_on_images, "wgan-gp", _W, "measure.alpha-per-sample",
+       "one alpha per batch, only for 4-D (image) inputs"),
+    _m(dragan_u_per_channel_on_images, "dragan", _W, "measure.value-distribution",
+       "DRAGAN noise u drawn per channel, only for 4-D (image) inputs"),
 )
 """Every mutant, in table order."""

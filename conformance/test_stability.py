@@ -89,4 +89,4 @@ def test_chance_ties_of_float32_weights_are_not_one_alpha_per_batch() -> None:
                    checks=["measure.alpha-per-sample", "measure.alpha-uniform"])
     assert report.passed, report.to_text()
     (per_sample,) = [r for r in report.results if r.id.endswith("alpha-per-sample")]
-    assert per_sample.message.startswith("31 distinct weights for 32 points")
+    assert per_sample.message.startswith("distinct weights: 31 of 32 at (3,)")

@@ -168,7 +168,7 @@ EVERY_CHECK = [
     (_raises_system_exit, "error", ("implementation raised SystemExit(bye)",)),
     (_unprintable, "error", ("implementation raised Unprintable: <message unprintable>",)),
     (_mutates, "fail", ("the call changed the critic (", " modified (max |change| ",
-                        "should leave it unchanged")),
+                        "should be left unchanged")),
     (_freezes, "fail", (".requires_grad True -> False",)),
     (_evals, "fail", ("critic.training True -> False",)),
 ]

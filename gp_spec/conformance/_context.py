@@ -330,7 +330,7 @@ class CheckContext:
         changed = _critic_changes(before, _critic_state(view.inner))
         if changed:
             raise CheckFailed(
-                f"{self.label}: the call changed the critic ({changed}), but should leave it "
+                f"{self.label}: the call changed the critic ({changed}), but should be left "
                 "unchanged [SPEC §3 (a penalty is a pure function of the critic)]. Do not "
                 "modify the critic's parameters, buffers, requires_grad or train/eval mode, "
                 "nor its accumulated .grad (no zero_grad() or backward() inside the penalty: "

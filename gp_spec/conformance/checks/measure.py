@@ -1,6 +1,8 @@
 """Measure checks: where the penalty is evaluated (SPEC §2), observed directly (the points the
 critic saw) and through values (a critic whose gradient norm reveals the measure's law, which
 also works when the critic's inputs are not observable, e.g. under ``torch.func``)."""
+# Over 500 lines: the measure clause of every measure family (interpolation, anchor,
+# deterministic, DRAGAN) with its closed forms, which share the probe batches and the tests.
 
 from __future__ import annotations
 
@@ -149,18 +151,21 @@ def _check_coverage(ctx: CheckContext, meas: Measure, z: Tensor, x: Tensor, y: T
             )
 
 
-def _alphas(ctx: CheckContext, n: int, calls: int) -> Tensor:
-    """Interpolation weights read off recorded points (coordinate batch), per call."""
+def _alphas(ctx: CheckContext, n: int, calls: int, event: tuple[int, ...] | None = None
+            ) -> Tensor:
+    """Interpolation weights read off recorded points (coordinate batch of ``event``, by
+    default the primary shape), per call."""
     meas = ctx.spec.measure
-    event = ctx.event
+    event = ctx.event if event is None else event
     scale = 1.0
     if isinstance(meas, measures.Anchor):
         scale = float(anchor_point(meas, event, torch.zeros(1, dtype=torch.float64)
                                    ).flatten()[0])
     out = []
     for k in range(calls):
-        real, fake = coordinate_batch(ctx, n, event, f"alpha{k}")
-        call = ctx.call(Linear(direction(ctx, event, 1.5, "a")).to(ctx.device), real, fake)
+        real, fake = coordinate_batch(ctx, n, event, f"alpha{k}{event}")
+        call = ctx.call(Linear(direction(ctx, event, 1.5, f"a{event}")).to(ctx.device), real,
+                        fake)
         z = call.view.points()
         if z is None:
             raise _opaque()
@@ -186,19 +191,22 @@ def _endpoints(z: Tensor, tol: float = 1e-9) -> Tensor:
     _interpolating, establishes=("measure",), observes="direct",
 )
 def _alpha_per_sample(ctx: CheckContext) -> Outcome:
-    alphas = _alphas(ctx, ctx.n(32), 1)
-    distinct = int(torch.unique(torch.round(alphas * 1e9)).numel())
     # Chance ties are not a bug: alphas drawn as float32 take 2^24 values, so two of 32 agree
     # with probability 496 / 2^24 = 3e-5; at most n/2 distinct needs >= n/2 draws each equal
     # to an earlier one: P <= C(32, 16) (31 / 2^24)^16 < 1e-82.
-    if len(alphas) >= 2 and 2 * distinct <= len(alphas):
-        raise ctx.fail(
-            f"{distinct} distinct interpolation weights among {len(alphas)} points",
-            f"{len(alphas)} (one alpha ~ U(0,1) per sample)",
-            "draw alpha with shape (N, 1, ..., 1), not (1,) or one per group of samples",
-            cause="measure",
-        )
-    return Outcome(f"{distinct} distinct weights for {len(alphas)} points")
+    seen = []
+    for event in _shapes(ctx):
+        alphas = _alphas(ctx, ctx.n(32), 1, event)
+        distinct = int(torch.unique(torch.round(alphas * 1e9)).numel())
+        if len(alphas) >= 2 and 2 * distinct <= len(alphas):
+            raise ctx.fail(
+                f"{distinct} distinct interpolation weights among {len(alphas)} points of "
+                f"shape {event}", f"{len(alphas)} (one alpha ~ U(0,1) per sample)",
+                "draw alpha with shape (N, 1, ..., 1), not (1,) or one per group of samples",
+                cause="measure",
+            )
+        seen.append(f"{distinct} of {len(alphas)} at {event}")
+    return Outcome("distinct weights: " + ", ".join(seen))
 
 
 @register(
@@ -230,13 +238,19 @@ def _alpha_uniform(ctx: CheckContext) -> Outcome:
 
 # -- through values ----------------------------------------------------------------------------
 
-def _mean_term_test(ctx: CheckContext, total: float, calls: int, n: int, expected: float
-                    ) -> tuple[float, int, float, float]:
+def _mean_term_test(ctx: CheckContext, total: float, calls: int, n: int, expected: float,
+                    tests: int = 1) -> tuple[float, int, float, float]:
     """The mean term over ``calls`` batches of ``n`` points (``total``: the sum of the
     batches' means, each term in [0, 1]) and its Hoeffding p-value against ``expected``:
-    ``(mean, points, p, the spec's per-check rate)``; the check fails when ``p < rate``."""
+    ``(mean, points, p, rate)`` with the spec's per-check rate split over the check's
+    ``tests`` (Bonferroni); the check fails when ``p < rate``."""
     got, pts = total / calls, n * calls
-    return got, pts, hoeffding_p(got, expected, pts), statistical_rate(ctx.spec)
+    return got, pts, hoeffding_p(got, expected, pts), statistical_rate(ctx.spec) / tests
+
+
+def _shapes(ctx: CheckContext) -> tuple[tuple[int, ...], ...]:
+    """Every event shape of the probe family (the primary first)."""
+    return ctx.domain.shapes or (ctx.event,)
 
 
 # The interpolation law through values: with a projection batch (<u, x_i> = 1, <u, y_i> = 0)
@@ -280,16 +294,22 @@ def _det_value(ctx: CheckContext, const: float, salt: str) -> Outcome:
 
 
 def _interpolation_law(ctx: CheckContext) -> Outcome:
+    """The law at every shape of the probe family, each at the rate split over the shapes."""
+    shapes = _shapes(ctx)
+    outs = [_interpolation_at(ctx, event, len(shapes)) for event in shapes]
+    return Outcome("; ".join(o.message for o in outs), min(o.p_value or 1.0 for o in outs))
+
+
+def _interpolation_at(ctx: CheckContext, event: tuple[int, ...], tests: int) -> Outcome:
     meas = ctx.spec.measure
     key = term_key(ctx.spec)
     mean_g, var_g, bound_g, s_sign = _G[key]
-    event = ctx.event
     if isinstance(meas, measures.Anchor):
         a = anchor_point(meas, event, torch.zeros(1, dtype=torch.float64)).to(ctx.dtype)
         u = spread_unit(ctx, event, "u", signs=a.flatten())
         p = float((u.cpu().double() * a.double()).sum())
     else:
-        u = spread_unit(ctx, event, "u")
+        u = spread_unit(ctx, event, f"u{event}")
         p = 1.0
     if abs(p) < 1e-6:
         raise CheckSkipped("the anchor is orthogonal to every spread direction")
@@ -298,24 +318,32 @@ def _interpolation_law(ctx: CheckContext) -> Outcome:
     scale = ctx.weight * mass(ctx.spec)
     total = 0.0
     for k in range(calls):
-        real, fake = projection_batch(ctx, n, event, u, f"vd{k}")
+        real, fake = projection_batch(ctx, n, event, u, f"vd{k}{event}")
         total += ctx.value(Projected(u, 1.0 / p, s_sign * p).to(ctx.device), real, fake) / scale
     got = total / calls
     pts = n * calls
     pval = bernstein_p(got, mean_g, pts, var_g, bound_g)
-    rate = statistical_rate(ctx.spec)
+    rate = statistical_rate(ctx.spec) / tests
     if pval < rate:
         raise CheckFailed(
-            f"{ctx.label}: mean term {got:.5g} over {pts} points under f(x) = c/2 "
+            f"{ctx.label}: mean term {got:.5g} over {pts} points of shape {event} under "
+            f"f(x) = c/2 "
             f"(<u, x> - s)^2 with per-point term (alpha - 1/2)^2, but should be "
             f"{mean_g:.5g} (alpha ~ U(0, 1) per sample) +- Bernstein (p={pval:.2g} < "
             f"{rate:.1e}); an alpha per element or per pixel, or not U(0, 1)? "
             f"[{ctx.spec.citation}]", p_value=pval, cause="measure",
         )
-    return Outcome(f"mean term {got:.5g} vs {mean_g:.5g}, p={pval:.3g}", pval)
+    return Outcome(f"{event}: mean term {got:.5g} vs {mean_g:.5g}, p={pval:.3g}", pval)
 
 
 def _dragan_law(ctx: CheckContext) -> Outcome:
+    """The law at every shape of the probe family, each at the rate split over the shapes."""
+    shapes = _shapes(ctx)
+    outs = [_dragan_law_at(ctx, event, len(shapes)) for event in shapes]
+    return Outcome("; ".join(o.message for o in outs), min(o.p_value or 1.0 for o in outs))
+
+
+def _dragan_law_at(ctx: CheckContext, event: tuple[int, ...], tests: int) -> Outcome:
     """DRAGAN's law through values: one alpha per sample, u ~ U(0,1)^D per element.
 
     Every real row equals r, so std(x) = std(r) and x_hat - r = alpha c std(r) U. Under
@@ -328,7 +356,6 @@ def _dragan_law(ctx: CheckContext) -> Outcome:
     """
     meas = ctx.spec.measure
     assert isinstance(meas, measures.Dragan)
-    event = ctx.event
     d = math.prod(event)
     if term_key(ctx.spec) != "two_sided":
         raise CheckSkipped(f"no closed form for the {term_key(ctx.spec)} term on DRAGAN")
@@ -341,21 +368,22 @@ def _dragan_law(ctx: CheckContext) -> Outcome:
     scale = ctx.weight * mass(ctx.spec)
     total = 0.0
     for c in range(calls):
-        r = ctx.randn(*event, salt=f"dr{c}")
+        r = ctx.randn(*event, salt=f"dr{c}{event}")
         real = r.expand(n, *event).clone()
         std = float(real.std(unbiased=False))
         critic = SumSquare(k / (math.sqrt(d) * meas.c * std), r).to(ctx.device)
         total += ctx.value(critic, real, 3.0 * real + 1.0) / scale
-    got, pts, pval, rate = _mean_term_test(ctx, total, calls, n, expected)
+    got, pts, pval, rate = _mean_term_test(ctx, total, calls, n, expected, tests)
     if pval < rate:
         raise CheckFailed(
-            f"{ctx.label}: mean term {got:.5g} over {pts} points under f(x) = k0/2 "
+            f"{ctx.label}: mean term {got:.5g} over {pts} points of shape {event} under "
+            f"f(x) = k0/2 "
             f"(sum_e (x_e - r_e))^2 (norm = {k:g} alpha sum_e u_e), but should be "
             f"{expected:.5g} +- Hoeffding (p={pval:.2g} < {rate:.1e}); one alpha per sample "
             f"times u ~ U(0,1) per element, scaled by c std(real)? [{ctx.spec.citation}]",
             p_value=pval, cause="measure",
         )
-    return Outcome(f"mean term {got:.5g} vs {expected:.5g}, p={pval:.3g}", pval)
+    return Outcome(f"{event}: mean term {got:.5g} vs {expected:.5g}, p={pval:.3g}", pval)
 
 
 @register(
@@ -400,10 +428,8 @@ def _dragan_scale(ctx: CheckContext) -> Outcome:
     if term_key(ctx.spec) != "two_sided" or ctx.weight == 0:
         raise CheckSkipped("the scale is read off the two-sided term at a nonzero weight")
     event = ctx.event
-    d = math.prod(event)
-    notes = []
-    if d >= 2:
-        notes.append(_dragan_offsets(ctx, meas, event))
+    wide = [e for e in _shapes(ctx) if math.prod(e) >= 2]
+    notes = [_dragan_offsets(ctx, meas, e, len(wide)) for e in wide]
     if ctx.domain.batch_size in (None, 1) and len(event) == 1 and (1,) in _runs_on(ctx):
         notes.append(_dragan_single(ctx))
     if not notes:
@@ -416,8 +442,8 @@ def _runs_on(ctx: CheckContext) -> tuple[tuple[int, ...], ...]:
     return (*ctx.domain.shapes, (1,)) if ctx.domain.kind == "vectors" else ctx.domain.shapes
 
 
-def _dragan_offsets(ctx: CheckContext, meas: measures.Dragan, event: tuple[int, ...]
-                    ) -> tuple[str, float | None]:
+def _dragan_offsets(ctx: CheckContext, meas: measures.Dragan, event: tuple[int, ...],
+                    tests: int = 1) -> tuple[str, float | None]:
     """Rows ``x_i = r + m_i`` (offsets m_i ~ U(-2, 2) broadcast over the event): the batch's
     population std S is about 4x each row's. ``w`` has +-1/sqrt(2) at the first two event
     coordinates (zero sum: the offsets vanish in <w, x - r>); under
@@ -436,19 +462,20 @@ def _dragan_offsets(ctx: CheckContext, meas: measures.Dragan, event: tuple[int, 
     total = 0.0
     scale = ctx.weight * mass(ctx.spec)
     for c in range(calls):
-        r = 0.3 * ctx.randn(*event, salt=f"do{c}r")
-        offsets = 4.0 * ctx.rand(n, salt=f"do{c}m").to(ctx.dtype).to(ctx.device) - 2.0
+        r = 0.3 * ctx.randn(*event, salt=f"do{c}r{event}")
+        offsets = 4.0 * ctx.rand(n, salt=f"do{c}m{event}").to(ctx.dtype).to(ctx.device) - 2.0
         real = r[None] + offsets.reshape((n,) + (1,) * len(event))
-        fake = 10.0 * ctx.randn(n, *event, salt=f"do{c}f")
+        fake = 10.0 * ctx.randn(n, *event, salt=f"do{c}f{event}")
         big_s = float(real.std(unbiased=False))
         kappa = nu / (meas.c * big_s)
         critic = _Centred(w, r, kappa).to(ctx.device)
         total += ctx.value(critic, real, fake) / scale
-    got, pts, pval, rate = _mean_term_test(ctx, total, calls, n, expected)
+    got, pts, pval, rate = _mean_term_test(ctx, total, calls, n, expected, tests)
     if pval < rate:
         raise CheckFailed(
-            f"{ctx.label}: mean term {got:.5g} over {pts} points of rows with their own "
-            f"offsets (batch std {big_s:.3g}, per-row std {float(r.std(unbiased=False)):.3g}, "
+            f"{ctx.label}: mean term {got:.5g} over {pts} points of shape {event}, rows with "
+            f"their own offsets (batch std {big_s:.3g}, per-row std "
+            f"{float(r.std(unbiased=False)):.3g}, "
             f"fake std ~10), but should be {expected:.5g} +- Hoeffding (p={pval:.2g} < "
             f"{rate:.1e}): perturb by c = {meas.c:g} times the population std of the whole "
             f"real batch (NumPy's X.std()), not per sample nor of the fake batch "
