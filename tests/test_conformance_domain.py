@@ -281,3 +281,56 @@ def test_an_engine_error_is_labelled_as_gp_specs(monkeypatch: pytest.MonkeyPatch
     assert r.status == "error" and r.engine_error
     assert r.message.startswith("gp-spec internal error in wgan-gp.term.at-one (not the "
                                 "implementation's fault")
+
+
+# -- second round: methods, returns and names seen in public code (SPEC §6) -----------------
+
+class _ConvCritic(nn.Module):
+    """A critic whose layers are named like conv blocks (c1, c2): its own method is called
+    with gp-spec's critic as self, not read as a trainer holding a critic in ``self.c1``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Linear(3, 4)
+        self.c2 = nn.Linear(4, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.c2(torch.tanh(self.c1(x)))
+
+    def gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
+        alpha = torch.rand(real.shape[0], 1, dtype=real.dtype)
+        x = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(self(x).sum(), x, create_graph=True)
+        return 10.0 * ((g.norm(dim=1) - 1) ** 2).mean()
+
+
+def test_a_critic_method_is_called_unbound_even_with_short_layer_names() -> None:
+    report = check(_ConvCritic().gradient_penalty, "wgan-gp", weight=10)
+    assert "a method of the critic class _ConvCritic" in report.convention
+    assert report.passed, report.to_text()
+
+
+def test_a_tuple_return_is_judged_by_its_first_element_and_says_so() -> None:
+    def gp_and_norms(critic: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        alpha = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), dtype=real.dtype)
+        x = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        norms = g.flatten(1).norm(dim=1)
+        return 10.0 * ((norms - 1) ** 2).mean(), norms.detach()
+
+    report = check(gp_and_norms, "wgan-gp", weight=10)
+    assert report.passed, report.to_text()
+    assert "returns a tuple (penalty, ...): the first element is judged" in report.domain
+
+
+def test_a_return_that_is_never_a_penalty_keeps_its_domain_and_names_the_return() -> None:
+    def per_sample(critic: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+        x = real.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return g.flatten(1).square().sum(1)  # one value per sample, never reduced
+
+    report = check(per_sample, "r1", weight=1)
+    assert not report.passed
+    assert report.domain.startswith("vectors (N, 3)")
+    assert "returns no 0-dim tensor" in report.domain
+    assert "returned a tensor of shape" in report.causes[0].title

@@ -29,19 +29,25 @@ adapter                  the implementation's convention
 ``owner:ATTR``           a bound method of an object (a trainer) that reads its critic from
                          ``self.ATTR``: gp-spec puts its critic there for each call and puts
                          the original back (inferred for ``self.D``, ``self.netD``,
-                         ``self.discriminator``, ``self.critic``, ``self.adversary``, ...)
+                         ``self.discriminator``, ``self.critic``, ``self.adversary``, ...,
+                         else the one critic-like module attribute: ``self.netC``)
 ``...+mean``             any of the above whose result is one value per sample, reduced
                          with ``.mean()`` (GAN_stability's ``compute_grad2``:
                          ``pred-input+mean``)
 =======================  ================================================================
 
 A bound method of the critic itself (``my_critic.calc_gradient_penalty``, ctgan, mimicry) is
-called unbound with gp-spec's critic as ``self``.
+called unbound with gp-spec's critic as ``self``; a bound method that is given the critic or
+its output (a loss object's ``r1_penalty(real_images, real_logits)``) is called as it is. A
+required ``gamma`` of R1/R2, whose spec weight is Mescheder's gamma/2, receives twice the
+checked weight (``rho`` for SGP's rho/2).
 
 The critic's *output* convention (``(N,)``, ``(N, 1)``, a dict such as StudioGAN's
 ``{"adv_output": ...}``, a tuple) is part of the input domain, detected like the event
 shape (``critic_output`` option; see :mod:`gp_spec.conformance._domain`).
 """
+# Over 500 lines: the conventions' table, the role names and the inference that reads them
+# are one concept; splitting them would separate a name list from the rule that uses it.
 
 from __future__ import annotations
 
