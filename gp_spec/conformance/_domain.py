@@ -17,8 +17,11 @@ then the image sizes public code hard-codes (3 x 32 x 32, 1 x 28 x 28, 1 x 32 x 
 critic outputs ``(N,)`` then ``(N, 1)``; the critic's result as a tensor, a dict (any key
 reads the scores, e.g. StudioGAN's ``"adv_output"``) or a tuple (of the length an unpacking
 error names); the fake batch as data, then as a generator's output (a non-leaf that requires
-grad) when an error says nothing requires grad. A declared ``event_shape`` is used even when
-no probe runs cleanly: the checks then say what is wrong.
+grad) when an error says nothing requires grad; a return ``(penalty, extras...)`` is judged by
+its first element. When no candidate runs cleanly, the first in which the critic was called
+on inputs of the right shape and only the return value was unusable is the domain (the
+report then leads with the return value, not with the domain). A declared ``event_shape`` is
+used even when no probe runs cleanly: the checks then say what is wrong.
 """
 
 from __future__ import annotations
