@@ -50,7 +50,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and ``mypy --strict gp_spec``."""
     _install(session, "lint,test,harness")  # mypy needs pytest, matplotlib, PIL to type-check
-    session.run("ruff", "check", "gp_spec", "tests", "conformance", "bench", "examples", "noxfile.py")
+    session.run("ruff", "check", "gp_spec", "tests", "conformance", "bench", "examples",
+                "noxfile.py")
     session.run("mypy", "--strict", "gp_spec")
 
 
