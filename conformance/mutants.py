@@ -655,6 +655,41 @@ def dragan_u_per_channel_on_images(critic: nn.Module, real: Tensor, fake: Tensor
     return _two_sided_of(critic, x + _alpha(x) * (x_p - x), weight)
 
 
+class _MaxGradientBuffer:
+    """max-gradient with an S_max of ``size`` points, kept from the fresh points only or from
+    the fresh and the buffered ones (the reference: 32, both)."""
+
+    def __init__(self, size: int, fresh_only: bool) -> None:
+        self.size, self.fresh_only = size, fresh_only
+        self.buffer: Tensor | None = None
+
+    def __call__(self, critic: nn.Module, real: Tensor, fake: Tensor, weight: float) -> Tensor:
+        fresh = _interpolates(real, fake).detach()
+        buf = self.buffer
+        if buf is not None and (buf.shape[1:] != fresh.shape[1:] or buf.dtype != fresh.dtype):
+            buf = None
+        points = fresh if buf is None else torch.cat([fresh, buf])
+        norms = _norms(_input_grad(critic, points))
+        pool, pool_norms = (fresh, norms[: len(fresh)]) if self.fresh_only else (points, norms)
+        top = pool_norms.detach().topk(min(self.size, len(pool))).indices
+        self.buffer = pool[top].detach()
+        return weight * norms.square().max()
+
+
+_BUFFER_OF_ONE = _MaxGradientBuffer(1, fresh_only=False)
+_FRESH_ONLY_BUFFER = _MaxGradientBuffer(32, fresh_only=True)
+
+
+def max_gradient_buffer_of_one(critic: nn.Module, real: Tensor, fake: Tensor, *, weight: float
+                               ) -> Tensor:
+    return _BUFFER_OF_ONE(critic, real, fake, weight)  # BUG: S_max keeps 1 point, not 32
+
+
+def max_gradient_fresh_only_buffer(critic: nn.Module, real: Tensor, fake: Tensor, *,
+                                   weight: float) -> Tensor:
+    return _FRESH_ONLY_BUFFER(critic, real, fake, weight)  # BUG: S_max from fresh points only
+
+
 def _m(impl: Impl, spec: str, weight: float, catches: str, bug: str, status: str = "fail"
        ) -> Mutant:
     return Mutant(impl.__name__, spec, weight, bake(impl, weight), catches, bug, status)
@@ -805,5 +840,9 @@ MUTANTS: tuple[Mutant, ...] = (
        "one alpha per batch, only for 4-D (image) inputs"),
     _m(dragan_u_per_channel_on_images, "dragan", _W, "measure.value-distribution",
        "DRAGAN noise u drawn per channel, only for 4-D (image) inputs"),
+    _m(max_gradient_buffer_of_one, "max-gradient", _W, "state.max-gradient-buffer",
+       "an S_max buffer of one point instead of 32"),
+    _m(max_gradient_fresh_only_buffer, "max-gradient", _W, "state.max-gradient-buffer",
+       "S_max refilled from the fresh points only (the buffered ones are dropped)"),
 )
 """Every mutant, in table order."""

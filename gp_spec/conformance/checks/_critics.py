@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Bump", "Linear", "Projected", "RandomNet", "SumSquare", "flat_dot"]
+__all__ = ["Bump", "Linear", "Projected", "RandomNet", "SumSquare", "Wave", "flat_dot"]
 
 
 def flat_dot(x: Tensor, u: Tensor) -> Tensor:
@@ -81,6 +81,21 @@ class Bump(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         t = ((flat_dot(x, self.u) - self.lo) / self.width).clamp(0.0, 1.0)
         return -self.c * self.width / math.pi * torch.cos(math.pi * t)
+
+
+class Wave(nn.Module):
+    """``f = -c w/(2 pi) cos(2 pi t)`` for ``t = (<u, x> - lo) / w`` in [0, 1], constant outside:
+    ``||grad f|| = c |sin(2 pi t)|`` inside (0 at both ends and at the middle), 0 outside."""
+
+    def __init__(self, u: Tensor, lo: float, hi: float, c: float) -> None:
+        super().__init__()
+        self.u = u
+        self.lo, self.width = lo, hi - lo
+        self.c = nn.Parameter(torch.tensor(c, dtype=u.dtype, device=u.device))
+
+    def forward(self, x: Tensor) -> Tensor:
+        t = ((flat_dot(x, self.u) - self.lo) / self.width).clamp(0.0, 1.0)
+        return -self.c * self.width / (2 * math.pi) * torch.cos(2 * math.pi * t)
 
 
 class RandomNet(nn.Module):
