@@ -334,3 +334,25 @@ def test_a_return_that_is_never_a_penalty_keeps_its_domain_and_names_the_return(
     assert report.domain.startswith("vectors (N, 3)")
     assert "returns no 0-dim tensor" in report.domain
     assert "returned a tensor of shape" in report.causes[0].title
+
+
+def test_used_samples_names_the_pairing_of_interpolates_and_midpoints() -> None:
+    # SPEC §2 (mu_GP, mu_mid pair the batch): a permutation pairing uses every sample once,
+    # a batch paired with one broadcast sample uses one; the expected indices are the ones the
+    # points were built from (segments of random 5-D points do not come near each other).
+    from gp_spec import measures
+    from gp_spec.conformance.checks._laws import used_samples
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(12, 5, generator=g, dtype=torch.float64), \
+        torch.randn(12, 5, generator=g, dtype=torch.float64)
+    alpha = torch.rand(12, 1, generator=g, dtype=torch.float64) * 0.8 + 0.1
+    perm = torch.randperm(12, generator=g)
+    z = alpha * x + (1 - alpha) * y[perm]
+    got = used_samples(measures.interpolate(), z, x, y)
+    assert got["real"].tolist() == list(range(12)) and got["fake"].tolist() == perm.tolist()
+    broadcast = alpha * x + (1 - alpha) * y[-1]
+    assert set(used_samples(measures.interpolate(), broadcast, x, y)["fake"].tolist()) == {11}
+    mids = (x + y[perm]) / 2
+    got = used_samples(measures.midpoint(), mids, x, y)
+    assert got["real"].tolist() == list(range(12)) and got["fake"].tolist() == perm.tolist()
