@@ -838,7 +838,7 @@ MUTANTS: tuple[Mutant, ...] = (
        "backward() inside the penalty (the critic's .grad accumulates twice)"),
     _m(alpha_per_batch_on_images, "wgan-gp", _W, "measure.alpha-per-sample",
        "one alpha per batch, only for 4-D (image) inputs"),
-    _m(dragan_u_per_channel_on_images, "dragan", _W, "measure.value-distribution",
+    _m(dragan_u_per_channel_on_images, "dragan", _W, "measure.dragan-scale",
        "DRAGAN noise u drawn per channel, only for 4-D (image) inputs"),
     _m(max_gradient_buffer_of_one, "max-gradient", _W, "state.max-gradient-buffer",
        "an S_max buffer of one point instead of 32"),
