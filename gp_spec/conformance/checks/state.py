@@ -118,6 +118,8 @@ def _max_points(ctx: CheckContext) -> Outcome:
     _max_gradient, statistical=True, establishes=("state",),
 )
 def _buffer(ctx: CheckContext) -> Outcome:
+    if ctx.weight == 0:
+        raise CheckSkipped("weight 0: the value carries no information about the buffer")
     u = _unit(ctx)
     n = ctx.n(130)
     calls = max(1, math.ceil(130 / n))
@@ -138,18 +140,19 @@ def _buffer(ctx: CheckContext) -> Outcome:
                 "keep a buffer of the highest-norm points among the fresh and the buffered "
                 "ones, across calls (002 App. E)", cause="state",
             )
-    return Outcome(f"kept over 3 quiet calls ({got / top:.4f} x weight c^2); "
-                   + _buffer_size(ctx, u, n * calls))
+    text, p = _buffer_size(ctx, u, n * calls)
+    return Outcome(f"kept over 3 quiet calls ({got / top:.4f} x weight c^2); {text}", p)
 
 
-def _buffer_size(ctx: CheckContext, u: Tensor, m: int) -> str:
+def _buffer_size(ctx: CheckContext, u: Tensor, m: int) -> tuple[str, float]:
     """S_max holds the ``k`` loud points nearest the peak t = 1/2 (``2|t - 1/2|`` ~ U(0, 1)
     over ``m`` fresh points), so its widest point is the k-th order statistic, Beta(k,
     m - k + 1): the check fails below its lower ``rate`` quantile ``x``. Under
     ``c |sin(2 pi t)|`` the buffer's max norm is then ``c sin(pi x)``; one point (the nearest)
     reaches ``x`` with probability ``(1 - x)^m`` (~2e-5 at m = 130)."""
     k = ctx.spec.buffer_size
-    x = float(scipy_stats().beta.ppf(statistical_rate(ctx.spec), k, m - k + 1))
+    order = scipy_stats().beta(k, m - k + 1)
+    x = float(order.ppf(statistical_rate(ctx.spec)))
     real, fake = _segment_batch(ctx, ctx.n(130), u, _BUFFER + 0.5, _BUFFER + 0.5001, "b-size")
     got = ctx.value(Wave(u, _BUFFER, _BUFFER + 1.0, _C).to(ctx.device), real, fake)
     need = ctx.weight * (_C * math.sin(math.pi * x)) ** 2
@@ -162,5 +165,7 @@ def _buffer_size(ctx: CheckContext, u: Tensor, m: int) -> str:
             f"from it (lower {statistical_rate(ctx.spec):.1e} quantile of {m} fresh points)",
             f"S_max holds {k} points (buffer_size), not fewer", cause="state",
         )
-    return f"{k} points spread as expected ({got / (ctx.weight * _C**2):.3g} x weight c^2)"
+    spread = math.asin(min(1.0, math.sqrt(max(got, 0.0) / (ctx.weight * _C**2)))) / math.pi
+    p = float(order.cdf(spread))  # the observed spread's lower-tail probability
+    return f"{k} points spread to {spread / 2:.3g} from the middle (p={p:.3g})", p
 
