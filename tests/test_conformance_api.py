@@ -214,3 +214,12 @@ def test_the_checkouts_examples_path_is_the_packages_examples(
         assert load_implementation(f"{path}:{name}") is getattr(examples, name)
     assert conform_cli.main([f"{path}:buggy_image_wgan_gp", "--spec", "wgan-gp"]) == 1
     assert "NOT CONFORMANT" in capsys.readouterr().out
+
+
+def test_weight_zero_is_a_usage_error_naming_the_default() -> None:
+    # a penalty of weight 0 is 0 for every critic: no clause can be established, so a verdict
+    # would say nothing (before, references were NOT CONFORMANT at weight 0)
+    from gp_spec.errors import InvalidWeightError
+
+    with pytest.raises(InvalidWeightError, match=r"weight=0, but should be > 0.*default is 10"):
+        check(examples.wgan_gp, "wgan-gp", weight=0)

@@ -23,6 +23,7 @@ from gp_spec.errors import (
     AdapterError,
     CheckSelectionError,
     InvalidArgumentError,
+    InvalidWeightError,
 )
 from gp_spec.specs import Spec, get_spec
 
@@ -97,6 +98,11 @@ class Options:
         """
         sp = get_spec(spec)
         w = sp.default_weight if weight is None else check_weight(weight)
+        if w == 0:
+            raise InvalidWeightError(
+                "weight=0, but should be > 0: a penalty of weight 0 is 0 for every critic, "
+                "so no clause of the spec can be checked; pass the weight your implementation "
+                f"applies (the spec's default is {sp.default_weight:g})")
         return cls(
             spec=sp, weight=w, device=resolve_device(device), seed=_seed(seed),
             checks=_patterns(checks), expected_failed_checks=_expected(expected_failed_checks),

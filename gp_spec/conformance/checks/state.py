@@ -84,6 +84,8 @@ def _max_over_points(ctx: CheckContext) -> Outcome:
     _max_gradient, establishes=("measure", "reduction"),
 )
 def _max_points(ctx: CheckContext) -> Outcome:
+    if ctx.weight == 0:
+        raise CheckSkipped("weight 0: the value carries no information about the points")
     u = _unit(ctx)
     n = ctx.n(130)
     calls = max(1, math.ceil(130 / n))
