@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Bump", "Linear", "Projected", "RandomNet", "SumSquare", "Wave", "flat_dot"]
+__all__ = ["Bump", "Linear", "Projected", "RandomNet", "SumSquare", "flat_dot"]
 
 
 def flat_dot(x: Tensor, u: Tensor) -> Tensor:
@@ -69,33 +69,22 @@ class SumSquare(nn.Module):
 
 
 class Bump(nn.Module):
-    """``f = -c w/pi cos(pi t)`` for ``t = (<u, x> - lo) / w`` in [0, 1], ``w = hi - lo``, and
-    constant outside: ``||grad f|| = c sin(pi t)`` inside, 0 outside and at both ends."""
+    """``f = -c w/(k pi) cos(k pi t)`` for ``t = (<u, x> - lo) / w`` in [0, 1], ``w = hi - lo``,
+    and constant outside: ``||grad f|| = c |sin(k pi t)|`` inside, 0 outside and at both ends.
+    ``k = half_periods``: 1 is a bump (largest at the middle), 2 a wave (zero at the middle,
+    largest at t = 1/4 and 3/4)."""
 
-    def __init__(self, u: Tensor, lo: float, hi: float, c: float) -> None:
+    def __init__(self, u: Tensor, lo: float, hi: float, c: float, half_periods: int = 1
+                 ) -> None:
         super().__init__()
         self.u = u
         self.lo, self.width = lo, hi - lo
+        self.k = math.pi * half_periods
         self.c = nn.Parameter(torch.tensor(c, dtype=u.dtype, device=u.device))
 
     def forward(self, x: Tensor) -> Tensor:
         t = ((flat_dot(x, self.u) - self.lo) / self.width).clamp(0.0, 1.0)
-        return -self.c * self.width / math.pi * torch.cos(math.pi * t)
-
-
-class Wave(nn.Module):
-    """``f = -c w/(2 pi) cos(2 pi t)`` for ``t = (<u, x> - lo) / w`` in [0, 1], constant outside:
-    ``||grad f|| = c |sin(2 pi t)|`` inside (0 at both ends and at the middle), 0 outside."""
-
-    def __init__(self, u: Tensor, lo: float, hi: float, c: float) -> None:
-        super().__init__()
-        self.u = u
-        self.lo, self.width = lo, hi - lo
-        self.c = nn.Parameter(torch.tensor(c, dtype=u.dtype, device=u.device))
-
-    def forward(self, x: Tensor) -> Tensor:
-        t = ((flat_dot(x, self.u) - self.lo) / self.width).clamp(0.0, 1.0)
-        return -self.c * self.width / (2 * math.pi) * torch.cos(2 * math.pi * t)
+        return -self.c * self.width / self.k * torch.cos(self.k * t)
 
 
 class RandomNet(nn.Module):

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from gp_spec.conformance._context import CheckContext, CheckSkipped, Outcome
-from gp_spec.conformance.checks._critics import Bump, Projected, Wave
+from gp_spec.conformance.checks._critics import Bump, Projected
 from gp_spec.conformance.checks._inputs import batch, spread_unit
 from gp_spec.conformance.checks._numbers import digits, within
 from gp_spec.conformance.checks._registry import register, statistical_rate
@@ -156,7 +156,8 @@ def _buffer_size(ctx: CheckContext, u: Tensor, m: int) -> tuple[str, float]:
     order = scipy_stats().beta(k, m - k + 1)
     x = float(order.ppf(statistical_rate(ctx.spec)))
     real, fake = _segment_batch(ctx, ctx.n(130), u, _BUFFER + 0.5, _BUFFER + 0.5001, "b-size")
-    got = ctx.value(Wave(u, _BUFFER, _BUFFER + 1.0, _C).to(ctx.device), real, fake)
+    got = ctx.value(Bump(u, _BUFFER, _BUFFER + 1.0, _C, half_periods=2).to(ctx.device), real,
+                    fake)
     need = ctx.weight * (_C * math.sin(math.pi * x)) ** 2
     if got < need * (1 - 1e-5):
         g, w = digits(got, need)
