@@ -205,6 +205,11 @@ class CheckContext:
         """The primary event shape of the domain."""
         return self.domain.event_shape
 
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Every event shape of the probe family, the primary first."""
+        return self.domain.shapes or (self.event,)
+
     def n(self, wanted: int) -> int:
         """``wanted`` as the batch size, unless the domain fixes one."""
         return self.domain.batch_size or wanted

@@ -65,7 +65,7 @@ def probes(ctx: CheckContext, salt: str, *, per_shape: int = 2,
     drawn from all of ``sizes``; or the domain's fixed batch size."""
     allowed = [n for n in sizes if n >= min_n] or [max(sizes)]
     out: list[tuple[tuple[int, ...], int]] = []
-    for k, shape in enumerate(ctx.domain.shapes or (ctx.event,)):
+    for k, shape in enumerate(ctx.shapes):
         if ctx.domain.batch_size is not None:
             out.append((shape, ctx.domain.batch_size))
             continue

@@ -333,7 +333,7 @@ def _recorded_points(ctx: CheckContext) -> Outcome:
     done = []
     family = [(e, m) for e, m in probes(ctx, "rp") if e == ctx.event or m <= 64]
     if ctx.domain.batch_size is None:  # and a large prime N at every shape: code that chunks
-        family += [(e, LARGE_PRIME_N) for e in ctx.domain.shapes or (ctx.event,)]  # the batch
+        family += [(e, LARGE_PRIME_N) for e in ctx.shapes]  # the batch
     for event, n in family:
         real, fake = batch(ctx, n, event, f"rp{n}{event}")
         net = _net(ctx, event, f"rp{n}")

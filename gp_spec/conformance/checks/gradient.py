@@ -54,7 +54,7 @@ def _uneven(ctx: CheckContext, event: tuple[int, ...]) -> Tensor:
     is_norm_based, establishes=("norm",),
 )
 def _all_event_dims(ctx: CheckContext) -> Outcome:
-    shapes = [s for s in (ctx.domain.shapes or (ctx.event,)) if len(s) >= 2]
+    shapes = [s for s in ctx.shapes if len(s) >= 2]
     if not shapes:
         raise CheckSkipped("the domain has only vector events (N, d): there is no partial "
                            "norm to take (grad.per-sample checks the norm per sample)")
@@ -123,7 +123,7 @@ def _grad_per_sample(ctx: CheckContext) -> Outcome:
     lambda s: True, establishes=("parameters",),
 )
 def _grad_parameters(ctx: CheckContext) -> Outcome:
-    for event in ctx.domain.shapes or (ctx.event,):
+    for event in ctx.shapes:
         a = direction(ctx, event, 2.5, f"a{event}")
         real, fake = value_batch(ctx, ctx.n(8), a, f"g{event}")
         critic = Linear(a).to(ctx.device)

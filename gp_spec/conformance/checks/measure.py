@@ -7,6 +7,7 @@ also works when the critic's inputs are not observable, e.g. under ``torch.func`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -94,7 +95,7 @@ def _measure_support(ctx: CheckContext) -> Outcome:
     meas = ctx.spec.measure
     assert meas is not None
     seen = 0
-    for event in ctx.domain.shapes or (ctx.event,):
+    for event in ctx.shapes:
         n = ctx.n(16)
         real, fake = batch(ctx, n, event, f"s{event}")
         call = ctx.call(Linear(direction(ctx, event, 1.5, f"a{event}")).to(ctx.device),
@@ -195,7 +196,7 @@ def _alpha_per_sample(ctx: CheckContext) -> Outcome:
     # with probability 496 / 2^24 = 3e-5; at most n/2 distinct needs >= n/2 draws each equal
     # to an earlier one: P <= C(32, 16) (31 / 2^24)^16 < 1e-82.
     seen = []
-    for event in _shapes(ctx):
+    for event in ctx.shapes:
         alphas = _alphas(ctx, ctx.n(32), 1, event)
         distinct = int(torch.unique(torch.round(alphas * 1e9)).numel())
         if len(alphas) >= 2 and 2 * distinct <= len(alphas):
@@ -248,11 +249,6 @@ def _mean_term_test(ctx: CheckContext, total: float, calls: int, n: int, expecte
     return got, pts, hoeffding_p(got, expected, pts), statistical_rate(ctx.spec) / tests
 
 
-def _shapes(ctx: CheckContext) -> tuple[tuple[int, ...], ...]:
-    """Every event shape of the probe family (the primary first)."""
-    return ctx.domain.shapes or (ctx.event,)
-
-
 # The interpolation law through values: with a projection batch (<u, x_i> = 1, <u, y_i> = 0)
 # and f(x) = c/2 (<u, x> - s)^2 the norm at x_hat = y + alpha (x - y) is c |alpha p - s| for
 # p = <u, x> (1; the anchor's <u, A>). Choosing c = 1/p and s = -p/2 (two-/one-sided) or
@@ -275,7 +271,7 @@ def _det_value(ctx: CheckContext, const: float, salt: str) -> Outcome:
     apart)."""
     key = term_key(ctx.spec)
     norm = 3.0 * abs(const - 0.1)
-    for event in ctx.domain.shapes or (ctx.event,):
+    for event in ctx.shapes:
         u = spread_unit(ctx, event, f"u{event}")
         n = ctx.n(ctx.pick((7, 65), f"{salt}{event}"))
         real, fake = projection_batch(ctx, n, event, u, f"{salt}{event}")
@@ -293,10 +289,11 @@ def _det_value(ctx: CheckContext, const: float, salt: str) -> Outcome:
     return Outcome(f"exact on the measure's points ({norm:g} = ||grad f|| there)")
 
 
-def _interpolation_law(ctx: CheckContext) -> Outcome:
-    """The law at every shape of the probe family, each at the rate split over the shapes."""
-    shapes = _shapes(ctx)
-    outs = [_interpolation_at(ctx, event, len(shapes)) for event in shapes]
+def _at_every_shape(ctx: CheckContext,
+                    law: Callable[[CheckContext, tuple[int, ...], int], Outcome]) -> Outcome:
+    """``law(ctx, event, tests)`` at every shape of the probe family, each at the check's
+    rate split over the shapes (``tests``, Bonferroni); the smallest p-value is reported."""
+    outs = [law(ctx, event, len(ctx.shapes)) for event in ctx.shapes]
     return Outcome("; ".join(o.message for o in outs), min(o.p_value or 1.0 for o in outs))
 
 
@@ -334,13 +331,6 @@ def _interpolation_at(ctx: CheckContext, event: tuple[int, ...], tests: int) -> 
             f"[{ctx.spec.citation}]", p_value=pval, cause="measure",
         )
     return Outcome(f"{event}: mean term {got:.5g} vs {mean_g:.5g}, p={pval:.3g}", pval)
-
-
-def _dragan_law(ctx: CheckContext) -> Outcome:
-    """The law at every shape of the probe family, each at the rate split over the shapes."""
-    shapes = _shapes(ctx)
-    outs = [_dragan_law_at(ctx, event, len(shapes)) for event in shapes]
-    return Outcome("; ".join(o.message for o in outs), min(o.p_value or 1.0 for o in outs))
 
 
 def _dragan_law_at(ctx: CheckContext, event: tuple[int, ...], tests: int) -> Outcome:
@@ -402,9 +392,9 @@ def _value_distribution(ctx: CheckContext) -> Outcome:
     _law_or_skip(ctx)
     meas = ctx.spec.measure
     if isinstance(meas, measures.Dragan):
-        return _dragan_law(ctx)
+        return _at_every_shape(ctx, _dragan_law_at)
     if isinstance(meas, (measures.Interpolate, measures.Anchor)):
-        return _interpolation_law(ctx)
+        return _at_every_shape(ctx, _interpolation_at)
     const = {measures.Real: 1.0, measures.Fake: 0.0, measures.Midpoint: 0.5}[type(meas)]
     return _det_value(ctx, const, "det")
 
@@ -428,7 +418,7 @@ def _dragan_scale(ctx: CheckContext) -> Outcome:
     if term_key(ctx.spec) != "two_sided" or ctx.weight == 0:
         raise CheckSkipped("the scale is read off the two-sided term at a nonzero weight")
     event = ctx.event
-    wide = [e for e in _shapes(ctx) if math.prod(e) >= 2]
+    wide = [e for e in ctx.shapes if math.prod(e) >= 2]
     notes = [_dragan_offsets(ctx, meas, e, len(wide)) for e in wide]
     if ctx.domain.batch_size in (None, 1) and len(event) == 1 and (1,) in _runs_on(ctx):
         notes.append(_dragan_single(ctx))

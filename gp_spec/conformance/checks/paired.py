@@ -26,7 +26,7 @@ def _pairing(ctx: CheckContext) -> Outcome:
     # Near pairs x_i - y_i = t_i a / ||a||, t_i in [0.05, 0.1]: each index pair has a nonzero
     # term, and any other pairing swaps at least two of them for far pairs (distance ~2.4)
     # whose terms differ; 16 samples make an identity shuffle unlikely (1 / 16! = 5e-14).
-    for event in ctx.domain.shapes or (ctx.event,):
+    for event in ctx.shapes:
         a = direction(ctx, event, 2.5, f"a{event}")
         real, fake = aligned_pairs(ctx, ctx.n(16), a, f"p{event}", t_range=(0.05, 0.1),
                                    alternate=False)

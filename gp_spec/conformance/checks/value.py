@@ -293,7 +293,7 @@ def _batch_mean(ctx: CheckContext) -> Outcome:
 )
 def _input_shape(ctx: CheckContext) -> Outcome:
     seen = []
-    for event in ctx.domain.shapes or (ctx.event,):
+    for event in ctx.shapes:
         a = direction(ctx, event, 1.5, f"is{event}")
         real, fake = value_batch(ctx, ctx.n(5), a, f"is{event}")
         call = ctx.call(Linear(a).to(ctx.device), real, fake)  # raises on a wrong shape
