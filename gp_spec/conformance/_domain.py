@@ -54,9 +54,6 @@ LARGE_CANDIDATES: tuple[tuple[int, ...], ...] = (
 EVENT_CANDIDATES = SMALL_CANDIDATES + LARGE_CANDIDATES
 CONTAINERS: tuple[Container, ...] = (None, ("dict", None), ("tuple", 2))
 PROBE_N = 6
-_RAN = "ran, but "
-"""The prefix of a probe's reason when the implementation ran in the domain (the critic on
-inputs of the right shape) and only its return value was unusable."""
 _SIZE = re.compile(r"(?:size of tensor [ab] \((\d+)\))|(?:shape '\[(\d+)[,\]])|"
                    r"(?:expand[^0-9]*\[(\d+)[,\]])")
 
@@ -103,14 +100,29 @@ class _Config:
         return f"(N, {shape}) with critic output {out}{cont}{fake}{n}{first}"
 
 
-Probe = Callable[[Domain], str | None]
+@dataclass(frozen=True)
+class Rejection:
+    """Why a probe rejected a candidate: the reason shown to the user, and the cause key of
+    the implementation's error (``return-tuple``, ``return-shape``, ...) when it has one."""
+
+    why: str
+    cause: str | None = None
+
+    @property
+    def ran(self) -> bool:
+        """The critic was called on inputs of the domain's shape; only the return value was
+        unusable."""
+        return self.cause is not None and self.cause.startswith("return-")
+
+
+Probe = Callable[[Domain], Rejection | None]
 
 
 def make_probe(base: CheckContext) -> Probe:
     """``probe(domain)``: None if the implementation runs in ``domain`` (one call on a linear
     critic), else the reason it does not."""
 
-    def probe(domain: Domain) -> str | None:
+    def probe(domain: Domain) -> Rejection | None:
         state = global_state()
         try:
             with warnings.catch_warnings():  # a candidate that does not fit may warn first
@@ -119,7 +131,7 @@ def make_probe(base: CheckContext) -> Probe:
         finally:
             restore_state(state)  # what one probe's call changed must not reach the next
 
-    def _probe(domain: Domain) -> str | None:
+    def _probe(domain: Domain) -> Rejection | None:
         ctx = replace(base, domain=domain, check_id="domain-probe")
         n = domain.batch_size or PROBE_N
         event = domain.event_shape
@@ -129,13 +141,12 @@ def make_probe(base: CheckContext) -> Probe:
         try:
             ctx.call(Linear(a / a.norm() * 1.5).to(ctx.device), real, fake)
         except ImplementationError as exc:
-            if exc.cause is not None and exc.cause.startswith("return-"):
-                return f"{_RAN}{exc}"  # called the critic right, then returned no 0-dim tensor
-            return str(exc)
+            rejection = Rejection(str(exc), exc.cause)
+            return replace(rejection, why=f"ran, but {exc}") if rejection.ran else rejection
         except CheckFailed as exc:
             if exc.cause == "critic.input-shape":
                 text = str(exc)
-                return text[text.find("the critic was called"):].split(" [")[0]
+                return Rejection(text[text.find("the critic was called"):].split(" [")[0])
             return None  # it ran; the checks will judge what it did
         return None
 
@@ -150,7 +161,7 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
         else ((critic_output,) if critic_output in ("n", "n1") else ("n",))  # type: ignore[assignment]
     containers = CONTAINERS if container is None else (container,)
     tried: list[tuple[str, str]] = []
-    ran: list[tuple[_Config, str]] = []
+    ran: list[_Config] = []
     stages = [(event_shape,)] if event_shape is not None else [SMALL_CANDIDATES,
                                                               LARGE_CANDIDATES]
     found = None
@@ -165,7 +176,7 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
             break
     returned_badly = found is None and bool(ran)
     if found is None:  # none ran cleanly: the first that ran and only returned badly
-        found = ran[0][0] if ran else None
+        found = ran[0] if ran else None
     if found is None and event_shape is not None:  # declared: the checks say what is wrong
         dom = Domain(event_shape, outputs[0], batch_size, (event_shape,), (outputs[0],),
                      "declared (no probe ran cleanly: the checks report why)",
@@ -199,7 +210,7 @@ def detect_domain(probe: Probe, *, event_shape: tuple[int, ...] | None,
 def _first(probe: Probe, events: Iterable[tuple[int, ...]],
            outputs: tuple[Literal["n", "n1"], ...], containers: tuple[Container, ...],
            batch_size: int | None, tried: list[tuple[str, str]],
-           ran: list[tuple[_Config, str]]) -> _Config | None:
+           ran: list[_Config]) -> _Config | None:
     """The first candidate that runs cleanly; ``tried`` and ``ran`` collect the others
     (``ran``: those that ran and only returned something unusable)."""
     for ev in events:
@@ -209,15 +220,16 @@ def _first(probe: Probe, events: Iterable[tuple[int, ...]],
             for out in outputs:
                 for fake_grad in (False, True):
                     cfg = _Config(ev, out, cont, fake_grad, batch_size)
-                    why = probe(cfg.domain("probe"))
-                    if why is not None and _FIRST_TENSOR in why:  # (penalty, extras...)
-                        cfg = replace(cfg, returns_first=True)
-                        why = probe(cfg.domain("probe"))
-                    if why is None:
+                    rejection = probe(cfg.domain("probe"))
+                    if rejection is not None and rejection.cause == "return-tuple":
+                        cfg = replace(cfg, returns_first=True)  # (penalty, extras...)
+                        rejection = probe(cfg.domain("probe"))
+                    if rejection is None:
                         return cfg
+                    why = rejection.why
                     tried.append((cfg.describe(), why))
-                    if why.startswith(_RAN):
-                        ran.append((cfg, why))
+                    if rejection.ran:
+                        ran.append(cfg)
                     length = _unpacked(why)
                     if cont is not None and cont[0] == "tuple" and length \
                             and ("tuple", length) not in queue and length != cont[1]:
@@ -226,9 +238,6 @@ def _first(probe: Probe, events: Iterable[tuple[int, ...]],
                         break  # the same failure whatever the fake batch carries
     return None
 
-
-_FIRST_TENSOR = "whose first element is a tensor"
-"""In the reason of a tuple return whose first element is a tensor (``return-tuple``)."""
 
 _UNPACK = re.compile(r"values to unpack \(expected (\d+)")
 

@@ -414,10 +414,10 @@ def _given_critic(method: Any) -> bool:
     """Whether a bound method takes the critic or the critic's output as an argument (a loss
     object's method such as ``loss.r1_penalty(real_images, real_logits)``): then its object
     is not the critic and holds none."""
-    pred_seen = any(_role(p.name, pred_seen=False) == "pred"
-                    for p in _parameters(method) or [])
+    params = _parameters(method) or []
+    pred_seen = any(_role(p.name, pred_seen=False) == "pred" for p in params)
     return any(_role(p.name, pred_seen=pred_seen) in ("critic", "pred")
-               for p in _parameters(method) or [] if p.default is p.empty)
+               for p in params if p.default is p.empty)
 
 
 def _is_critic(obj: Any) -> bool:
@@ -464,8 +464,9 @@ def adapt(impl: Any, adapter: str | None = None, *, needs: frozenset[str] = froz
     elif not name and inspect.ismethod(impl) and not isinstance(impl.__self__, type):
         obj = impl.__self__
         params = _parameters(impl.__func__) or []
-        named = None if _given_critic(impl) else _owner_attr(obj)
-        if _given_critic(impl):
+        given = _given_critic(impl)
+        named = None if given else _owner_attr(obj)
+        if given:
             pass  # takes the critic or its output: called bound, as it is
         elif named is None and _is_critic(obj) and params and params[0].name == "self":
             fn = impl.__func__  # a method of the critic: called with gp-spec's critic as self
