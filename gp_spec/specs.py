@@ -48,6 +48,9 @@ class Spec:
       term_name: for gradient penalties, ``"two_sided"``, ``"one_sided"`` or ``"zero_centred"``.
       measure: for gradient penalties (and max-gradient's fresh points), the penalty measure.
       cost: for difference quotients, ``"euclidean"`` or ``"squared_euclidean"``.
+      halved_constant: the paper's constant when ``weight`` is half of it (``"gamma"`` for
+        R1/R2, Mescheder's gamma/2; ``"rho"`` for SGP's rho/2), else None: code that takes
+        that constant as an argument applies twice the weight.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Spec:
     measure: Measure | None = None
     cost: Literal["euclidean", "squared_euclidean"] = "euclidean"
     buffer_size: int = 32
+    halved_constant: str | None = None
 
     @property
     def term(self) -> penalties.Term | None:
@@ -138,6 +142,7 @@ def _sgp(name: str, measure: Measure, where: str) -> Spec:
     return Spec(
         name, "gradient", _W, f"000 Def. 4, Table 1 ({where})",
         "weight = rho/2 (000's SGP is (rho/2) E_mu ||grad D||^2)", "zero_centred", measure,
+        halved_constant="rho",
     )
 
 
@@ -149,9 +154,11 @@ _ALL: tuple[Spec, ...] = (
     Spec("gan-0gp", "gradient", _W, "004 Eq. 6",
          "weight = lambda (10 in 004 §6)", "zero_centred", measures.interpolate()),
     Spec("r1", "gradient", _R, "004 Table 1 (0-GP-sample); Mescheder et al. 2018",
-         "weight = gamma/2 (gamma = 10)", "zero_centred", measures.real()),
+         "weight = gamma/2 (gamma = 10)", "zero_centred", measures.real(),
+         halved_constant="gamma"),
     Spec("r2", "gradient", _R, "004 Table 1; Mescheder et al. 2018",
-         "weight = gamma/2 (gamma = 10)", "zero_centred", measures.fake()),
+         "weight = gamma/2 (gamma = 10)", "zero_centred", measures.fake(),
+         halved_constant="gamma"),
     _sgp("sgp-real", measures.real(), "p_d"),
     _sgp("sgp-fake", measures.fake(), "p_g"),
     _sgp("sgp-interpolate", measures.interpolate(), "mu_GP"),

@@ -181,3 +181,13 @@ def test_get_spec_passes_spec_through() -> None:
 def test_registry_is_read_only() -> None:
     with pytest.raises(TypeError):
         SPECS["mine"] = SPECS["r1"]  # type: ignore[index]
+
+
+def test_halved_constant_is_the_one_the_paper_constant_halves() -> None:
+    # 004 Table 1 / Mescheder et al. write R1/R2 as (gamma/2) E||grad||^2 and 000 Def. 4 SGP as
+    # (rho/2) E||grad||^2: the spec's weight is half the paper's constant exactly there
+    halved = {n: s.halved_constant for n, s in SPECS.items() if s.halved_constant}
+    assert halved == {"r1": "gamma", "r2": "gamma", "sgp-real": "rho", "sgp-fake": "rho",
+                      "sgp-interpolate": "rho", "sgp-mid": "rho", "sgp-anchor": "rho"}
+    for name, constant in halved.items():
+        assert f"weight = {constant}/2" in SPECS[name].paper_constant

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -313,10 +312,8 @@ def plan_options(impl: Any, opts: Options) -> Plan:
     """:func:`plan` from validated :class:`Options` (the front doors' shared path)."""
     sp = opts.spec
     pred_on = "fake" if isinstance(sp.measure, measures.Fake) else "real"
-    halved = re.search(r"weight = (\w+)/2\b", sp.paper_constant)
     caller = adapt(impl, opts.adapter, needs=_needs(sp), weight=opts.weight, pred_on=pred_on,
-                   labels=opts.num_classes is not None,
-                   halved=None if halved is None else halved.group(1))
+                   labels=opts.num_classes is not None, halved=sp.halved_constant)
     conv = caller.convention
     if "pred" in conv.roles and _needs(sp) == frozenset({"real", "fake"}):
         raise AdapterError(
