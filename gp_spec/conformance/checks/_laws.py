@@ -59,31 +59,8 @@ def segment_distance(z: Tensor, starts: Tensor, ends: Tensor) -> Tensor:
     return _segment_r2(z, starts, ends).flatten(1).min(1).values.sqrt()
 
 
-def used_samples(measure: Measure, z: Tensor, x: Tensor, y: Tensor
-                 ) -> dict[str, Tensor]:
-    """Which real (``"real"``) and fake (``"fake"``) samples each recorded point was built
-    from: the index of the nearest support element per row of ``z`` (flattened, float64).
-    Under any pairing of a batch's samples (a permutation) every sample is used once; a
-    batch paired with one sample (``fake[-1]`` broadcast) uses one. Empty for measures
-    whose points do not name their samples (DRAGAN, measures without a law)."""
-    if isinstance(measure, measures.Real):
-        return {"real": torch.cdist(z, x).argmin(1)}
-    if isinstance(measure, measures.Fake):
-        return {"fake": torch.cdist(z, y).argmin(1)}
-    if isinstance(measure, measures.Midpoint):
-        mids = ((x[:, None] + y[None]) / 2).reshape(-1, x.shape[1])
-        k = torch.cdist(z, mids).argmin(1)
-        return {"real": k // len(y), "fake": k % len(y)}
-    if isinstance(measure, measures.Interpolate):
-        k = _segment_r2(z, y, x).flatten(1).argmin(1)  # (I = real, J = fake)
-        return {"real": k // len(y), "fake": k % len(y)}
-    if isinstance(measure, measures.Anchor):
-        a = anchor_point(measure, (x.shape[1],), x).reshape(1, -1)
-        return {"fake": _segment_r2(z, y, a).flatten(1).argmin(1) % len(y)}
-    return {}
-
-
 SupportFn = Callable[[Measure, Tensor, Tensor, Tensor], tuple[Tensor, str]]
+SamplesFn = Callable[[Measure, Tensor, Tensor, Tensor], dict[str, Tensor]]
 
 
 @dataclass(frozen=True)
@@ -100,12 +77,18 @@ class Law:
       interpolates: its points carry one ``alpha ~ U(0, 1)`` per sample that can be read off
         the first coordinate of a coordinate batch (times the anchor's first coordinate for
         the anchor measure).
+      samples: ``(measure, z, x, y) -> {"real": idx, "fake": idx}``, which samples each
+        recorded point was built from (see :func:`used_samples`); None when its points do
+        not name their samples (DRAGAN).
+      at_samples: its points are the samples themselves (R1's real, R2's fake points).
     """
 
     support: SupportFn
     projection: Callable[[Measure, float], tuple[float, float]]
     degenerate: bool
     interpolates: bool = False
+    samples: SamplesFn | None = None
+    at_samples: bool = False
 
 
 def anchor_point(measure: Measure, event: tuple[int, ...], like: Tensor) -> Tensor:
@@ -146,16 +129,54 @@ def _dragan(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> tuple[Tensor, str]:
     return excess.min(1).values, f"x_i + alpha c std(x) u with u in [0, 1]^D (box {box:.3g})"
 
 
+def _real_samples(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    return {"real": torch.cdist(z, x).argmin(1)}
+
+
+def _fake_samples(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    return {"fake": torch.cdist(z, y).argmin(1)}
+
+
+def _midpoint_samples(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    mids = ((x[:, None] + y[None]) / 2).reshape(-1, x.shape[1])
+    k = torch.cdist(z, mids).argmin(1)
+    return {"real": k // len(y), "fake": k % len(y)}
+
+
+def _interpolate_samples(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    k = _segment_r2(z, y, x).flatten(1).argmin(1)  # (I = real, J = fake)
+    return {"real": k // len(y), "fake": k % len(y)}
+
+
+def _anchor_samples(m: Measure, z: Tensor, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    a = anchor_point(m, (x.shape[1],), x).reshape(1, -1)
+    return {"fake": _segment_r2(z, y, a).flatten(1).argmin(1) % len(y)}
+
+
 LAWS: dict[type, Law] = {
-    measures.Real: Law(_real, lambda m, a: (1.0, 0.0), degenerate=True),
-    measures.Fake: Law(_fake, lambda m, a: (0.0, 0.0), degenerate=True),
-    measures.Midpoint: Law(_midpoint, lambda m, a: (0.5, 0.0), degenerate=True),
+    measures.Real: Law(_real, lambda m, a: (1.0, 0.0), degenerate=True,
+                       samples=_real_samples, at_samples=True),
+    measures.Fake: Law(_fake, lambda m, a: (0.0, 0.0), degenerate=True,
+                       samples=_fake_samples, at_samples=True),
+    measures.Midpoint: Law(_midpoint, lambda m, a: (0.5, 0.0), degenerate=True,
+                           samples=_midpoint_samples),
     measures.Interpolate: Law(_interpolate, lambda m, a: (0.0, 1.0), degenerate=True,
-                              interpolates=True),
-    measures.Anchor: Law(_anchor, lambda m, a: (0.0, a), degenerate=False, interpolates=True),
+                              interpolates=True, samples=_interpolate_samples),
+    measures.Anchor: Law(_anchor, lambda m, a: (0.0, a), degenerate=False, interpolates=True,
+                         samples=_anchor_samples),
     measures.Dragan: Law(_dragan, lambda m, a: (1.0, 0.0), degenerate=False),
 }
 """Measure class -> law. DRAGAN's projection is not used (its law has its own checks)."""
+
+
+def used_samples(measure: Measure, z: Tensor, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    """Which real (``"real"``) and fake (``"fake"``) samples each recorded point was built
+    from: the index of the nearest support element per row of ``z`` (flattened, float64).
+    Under any pairing of a batch's samples (a permutation) every sample is used once; a
+    batch paired with one sample (``fake[-1]`` broadcast) uses one. Empty for measures
+    whose points do not name their samples (DRAGAN, measures without a law)."""
+    law = law_for(measure)
+    return {} if law is None or law.samples is None else law.samples(measure, z, x, y)
 
 
 def law_for(measure: Measure | None) -> Law | None:

@@ -13,7 +13,6 @@ import torch
 from torch import Tensor
 
 from gp_spec import measures
-from gp_spec._types import Measure
 from gp_spec.conformance._context import (
     CheckContext,
     CheckFailed,
@@ -36,7 +35,6 @@ from gp_spec.conformance.checks._laws import (
     anchor_point,
     law_for,
     nearest_rows,
-    used_samples,
 )
 from gp_spec.conformance.checks._numbers import TERMS, digits, mean_interval, within
 from gp_spec.conformance.checks._registry import register, statistical_rate
@@ -120,12 +118,12 @@ def _measure_support(ctx: CheckContext) -> Outcome:
             )
         if len(z) < n:
             raise ctx.fail(f"the critic saw {len(z)} points", f"at least N = {n} penalty points")
-        _check_coverage(ctx, meas, z, x, y, event)
+        _check_coverage(ctx, law, z, x, y, event)
         seen += len(z)
     return Outcome(f"{seen} points, all on the support, built from most of the batch")
 
 
-def _check_coverage(ctx: CheckContext, meas: Measure, z: Tensor, x: Tensor, y: Tensor,
+def _check_coverage(ctx: CheckContext, law: Law, z: Tensor, x: Tensor, y: Tensor,
                     event: tuple[int, ...]) -> None:
     """At least half of the batch's real and fake samples build the penalty points (any
     permutation pairing uses each once; drawn with replacement, ~10 of 16); points that are
@@ -133,13 +131,16 @@ def _check_coverage(ctx: CheckContext, meas: Measure, z: Tensor, x: Tensor, y: T
     n = len(x)
     if n < 4:
         return
-    endpoint = nearest_rows(z, torch.cat([x, y])) <= 1e-6 * (1 + float(z.abs().max()))
-    if isinstance(meas, (measures.Real, measures.Fake)):
-        endpoint = torch.zeros_like(endpoint)
-    inner = z[~endpoint]
+    if law.samples is None:
+        return
+    inner = z
+    if not law.at_samples:
+        inner = z[nearest_rows(z, torch.cat([x, y])) > 1e-6 * (1 + float(z.abs().max()))]
     if len(inner) < n // 2:
         return  # too few to tell (len(z) >= n was checked)
-    for side, idx in used_samples(meas, inner, x, y).items():
+    meas = ctx.spec.measure
+    assert meas is not None
+    for side, idx in law.samples(meas, inner, x, y).items():
         used = len(set(idx.tolist()))
         if used < (n + 1) // 2:
             raise ctx.fail(
